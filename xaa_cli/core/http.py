@@ -1,0 +1,121 @@
+"""The one HTTP client factory: timeouts, TLS verification on, custom CA bundle, proxies from the
+environment, plain ``http://`` only to loopback, and an optional redacted trace.
+
+Protocol code never builds a client; it receives one from here (or a test transport).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import ssl
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
+
+from xaa_cli import __version__
+from xaa_cli.core.redact import redact_form, redact_headers, redact_json_text
+from xaa_cli.errors import InsecureURLError, UsageError
+
+if TYPE_CHECKING:
+    import httpx
+
+USER_AGENT: Final = f"xaa/{__version__}"
+MAX_RESPONSE_BYTES: Final = 1024 * 1024
+Trace = Callable[[str], None]
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure_url(url: str, *, what: str = "URL") -> str:
+    """Accept ``https://`` anywhere and ``http://`` only to loopback (RFC 8252 §7.3, EMA §7.3)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
+        return url
+    if parts.scheme == "http":
+        raise InsecureURLError(
+            f"refusing plain http:// for the {what} {url}",
+            hint="use https://; plain http is allowed only to loopback addresses",
+        )
+    raise UsageError(f"the {what} {url!r} is not an absolute http(s) URL")
+
+
+def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """Verification always on. ``ca_bundle`` (or ``XAA_CA_BUNDLE``/``REQUESTS_CA_BUNDLE``, which httpx
+    ignores) adds a corporate CA; otherwise certifi or ``SSL_CERT_FILE`` as httpx does."""
+    bundle = ca_bundle or os.environ.get("XAA_CA_BUNDLE") or os.environ.get("REQUESTS_CA_BUNDLE")
+    if bundle:
+        if not os.path.exists(bundle):
+            raise UsageError(f"the CA bundle {bundle} does not exist")
+        return ssl.create_default_context(cafile=bundle)
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+def make_client(
+    *,
+    timeout: float = 10.0,
+    ca_bundle: str | None = None,
+    trace: Trace | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """Build the ``httpx.Client`` every command uses."""
+    import httpx
+
+    hooks: dict[str, list[Callable[..., None]]] = {"request": [_guard], "response": []}
+    if trace is not None:
+        hooks["request"].append(_request_tracer(trace))
+        hooks["response"].append(_response_tracer(trace))
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout),
+        verify=ssl_context(ca_bundle) if transport is None else True,
+        trust_env=True,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        event_hooks=hooks,
+        transport=transport,
+    )
+
+
+def _guard(request: httpx.Request) -> None:
+    require_secure_url(str(request.url))
+
+
+def _request_tracer(trace: Trace) -> Callable[[httpx.Request], None]:
+    def hook(request: httpx.Request) -> None:
+        request.extensions["xaa_start"] = time.perf_counter()
+        trace(f"> {request.method} {request.url.copy_with(query=None)}")
+        for name, value in redact_headers(request.headers.items()):
+            trace(f"> {name}: {value}")
+        body = request.content.decode("utf-8", "replace") if request.content else ""
+        if body:
+            trace(f"> {redact_form(body)}")
+
+    return hook
+
+
+def _response_tracer(trace: Trace) -> Callable[[httpx.Response], None]:
+    def hook(response: httpx.Response) -> None:
+        response.read()
+        start = response.request.extensions.get("xaa_start")
+        took = f" ({(time.perf_counter() - start) * 1000:.0f} ms)" if start else ""
+        trace(f"< {response.status_code} {response.reason_phrase}{took}")
+        for name, value in redact_headers(response.headers.items()):
+            trace(f"< {name}: {value}")
+        text = response.content[:4096].decode("utf-8", "replace")
+        if text:
+            trace(f"< {redact_json_text(text)}")
+
+    return hook

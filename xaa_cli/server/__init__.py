@@ -1,0 +1,4 @@
+"""The reference IdP and resource authorization servers (``xaa dev serve``).
+
+Hermetic: never imports ``xaa_cli.storage`` or keyring; the CLI passes configuration in.
+"""
