@@ -118,14 +118,15 @@ def root(
     ] = False,
 ) -> None:
     """Cross-App Access from the command line."""
-    ctx.obj = AppContext(
-        output=output,
-        verbose=verbose,
-        debug=debug,
-        color=render.color_enabled(no_color),
-        profile_name=profile,
-    )
-    ctx.call_on_close(ctx.obj.close)
+    # Tests (and `xaa demo`) may pass a prepared AppContext (e.g. with a FixedClock) as ``obj``.
+    actx = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext()
+    actx.output = output
+    actx.verbose = verbose
+    actx.debug = debug
+    actx.color = render.color_enabled(no_color)
+    actx.profile_name = profile
+    ctx.obj = actx
+    ctx.call_on_close(actx.close)
 
 
 def _register_all() -> None:
