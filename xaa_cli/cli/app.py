@@ -53,12 +53,23 @@ class XaaGroup(TyperGroup):
             raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
+def _as_xaa_error(exc: BaseException) -> BaseException:
+    """Foreign failures that have a clear meaning for users (an httpx transport error is a network
+    problem, exit 4), so a command that forgot to wrap one still does not report an internal error."""
+    if isinstance(exc, Exception) and "httpx" in sys.modules:
+        from xaa_cli.core.http import network_error
+
+        return network_error(exc) or exc
+    return exc
+
+
 def report(exc: BaseException, app_ctx: object) -> int:
+    original, exc = exc, _as_xaa_error(exc)
     code = exit_code_for(exc)
     actx = app_ctx if isinstance(app_ctx, AppContext) else AppContext()
     debug = actx.debug or bool(os.environ.get("XAA_DEBUG"))
     if debug:
-        traceback.print_exception(exc, file=sys.stderr)
+        traceback.print_exception(original, file=sys.stderr)
     if isinstance(exc, XaaError):
         message, hint, name = exc.message, exc.hint, exc.code
     else:

@@ -57,14 +57,17 @@ class AppContext:
         mode = local or self.output or default
         if mode not in allowed:
             raise UsageError(f"this command cannot print {mode!r}", hint=f"use -o {' | '.join(allowed)}")
+        # Remembered so that an error raised later in the command gets a JSON envelope for `cmd -o json`.
+        self.output = mode
         return mode
 
     def info(self, message: str) -> None:
         """Progress and notes: stderr, never stdout."""
-        self.err.print(message)
+        self.err.print(message, soft_wrap=True)  # no hard line breaks inside paths and URLs
 
     def warn(self, message: str) -> None:
-        self.err.print(f"[yellow]warning:[/yellow] {message}" if self.color else f"warning: {message}")
+        text = f"[yellow]warning:[/yellow] {message}" if self.color else f"warning: {message}"
+        self.err.print(text, soft_wrap=True)
 
     def trace(self, line: str) -> None:
         sys.stderr.write(line + "\n")

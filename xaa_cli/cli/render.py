@@ -56,7 +56,15 @@ def table(
         t.add_column(name, overflow="fold")
     for row in rows:
         t.add_row(*("" if v is None else str(v) for v in row))
-    console.print(t)
+    if console.is_terminal:
+        console.print(t)
+    else:
+        # Piped or redirected: rich would fold cells at 80 columns; `grep`/`awk` want one row per line.
+        from rich.console import Console
+
+        natural = console.measure(t, options=console.options.update_width(100_000)).maximum
+        wide = Console(file=console.file, width=max(console.width, natural), no_color=console.no_color)
+        wide.print(t)
 
 
 def print_error(message: str, hint: str | None, *, as_json: bool, code: str, exit_code: int) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from xaa_cli import __version__
 from xaa_cli.core.redact import redact_form, redact_headers, redact_json_text
-from xaa_cli.errors import InsecureURLError, UsageError
+from xaa_cli.errors import InsecureURLError, NetworkError, UsageError
 
 if TYPE_CHECKING:
     import httpx
@@ -99,9 +99,9 @@ def _request_tracer(trace: Trace) -> Callable[[httpx.Request], None]:
         trace(f"> {request.method} {request.url.copy_with(query=None)}")
         for name, value in redact_headers(request.headers.items()):
             trace(f"> {name}: {value}")
-        body = request.content.decode("utf-8", "replace") if request.content else ""
+        body = _traced_body(request.headers.get("content-type", ""), _request_content(request))
         if body:
-            trace(f"> {redact_form(body)}")
+            trace(f"> {body}")
 
     return hook
 
@@ -114,8 +114,62 @@ def _response_tracer(trace: Trace) -> Callable[[httpx.Response], None]:
         trace(f"< {response.status_code} {response.reason_phrase}{took}")
         for name, value in redact_headers(response.headers.items()):
             trace(f"< {name}: {value}")
-        text = response.content[:4096].decode("utf-8", "replace")
-        if text:
-            trace(f"< {redact_json_text(text)}")
+        body = _traced_body(response.headers.get("content-type", ""), response.content[:4096])
+        if body:
+            trace(f"< {body}")
 
     return hook
+
+
+def _request_content(request: httpx.Request) -> bytes:
+    try:
+        return request.content
+    except Exception:  # a streaming body that was not read: nothing to show  # noqa: BLE001
+        return b""
+
+
+def _traced_body(content_type: str, content: bytes) -> str:
+    """A body for the trace with every token-bearing field redacted.
+
+    Forms and JSON are parsed for secret fields; any other body is summarised by size, because a
+    redactor that does not understand the format cannot promise it hides the secrets in it.
+    """
+    if not content:
+        return ""
+    text = content.decode("utf-8", "replace")
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        return redact_form(text)
+    if kind == "application/json" or kind.endswith("+json"):
+        return redact_json_text(text)
+    if kind.startswith("text/") and not any(w in text.lower() for w in ("token", "secret", "password")):
+        return text
+    return f"<{len(content)} bytes of {kind or 'unknown type'} not shown>"
+
+
+def network_error(exc: Exception) -> NetworkError | None:
+    """An ``httpx`` transport failure as a ``NetworkError`` a person can act on (``None`` if it is not one).
+
+    A safety net for the CLI's error boundary: protocol code should wrap its own calls with a better hop name.
+    """
+    import httpx
+
+    if not isinstance(exc, httpx.TransportError):
+        return None
+    try:
+        url = exc.request.url
+        where = f"{url.scheme}://{url.host}{f':{url.port}' if url.port else ''}"
+    except RuntimeError:  # no request attached
+        where = "the server"
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return NetworkError(f"{where} did not answer in time ({type(exc).__name__})", hint=_NETWORK_HINT)
+    if "CERTIFICATE_VERIFY_FAILED" in reason or "SSL" in reason:
+        return NetworkError(
+            f"TLS verification failed for {where}: {reason}",
+            hint="behind a TLS-inspecting proxy? point XAA_CA_BUNDLE (or ca_bundle in the config) at its CA",
+        )
+    return NetworkError(f"cannot reach {where}: {reason}", hint=_NETWORK_HINT)
+
+
+_NETWORK_HINT = "check the URL, that the server is running, and HTTPS_PROXY/NO_PROXY"

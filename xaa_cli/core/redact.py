@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from typing import Final
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SECRET_FIELDS: Final[frozenset[str]] = frozenset(
     {
@@ -29,6 +29,8 @@ SECRET_FIELDS: Final[frozenset[str]] = frozenset(
 SECRET_HEADERS: Final[frozenset[str]] = frozenset(
     {"authorization", "cookie", "set-cookie", "dpop", "x-xaa-admin-token", "proxy-authorization"}
 )
+# Redirects carry authorization codes and (implicit flow) tokens in their query or fragment.
+URL_HEADERS: Final[frozenset[str]] = frozenset({"location", "content-location"})
 _JSON_SECRET = re.compile(r'("(?:' + "|".join(sorted(SECRET_FIELDS)) + r')"\s*:\s*)"([^"]*)"')
 
 
@@ -53,12 +55,22 @@ def redact_json_text(text: str) -> str:
     return _JSON_SECRET.sub(lambda m: m.group(1) + '"' + redacted(m.group(2)) + '"', text)
 
 
+def redact_url_query(url: str) -> str:
+    """``url`` with secret-bearing query and fragment parameters redacted (``?code=<redacted …>``)."""
+    parts = urlsplit(url)
+    query = redact_form(parts.query) if parts.query else ""
+    fragment = redact_form(parts.fragment) if "=" in parts.fragment else parts.fragment
+    return urlunsplit(parts._replace(query=query, fragment=fragment))
+
+
 def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     out = []
     for name, value in headers:
         if name.lower() in SECRET_HEADERS:
             scheme = value.split(" ", 1)[0] if " " in value else ""
             out.append((name, f"{scheme} {redacted(value)}".strip()))
+        elif name.lower() in URL_HEADERS:
+            out.append((name, redact_url_query(value)))
         else:
             out.append((name, value))
     return out

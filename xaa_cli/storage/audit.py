@@ -35,12 +35,26 @@ FIELDS: Final[tuple[str, ...]] = (
     "error",
 )
 MAX_LINE_BYTES: Final = 16 * 1024
+_SHORT: Final = 512
 _JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
 
 
 def token_fingerprint(token: str) -> str:
     """SHA-256 prefix (16 hex characters) of a token: enough to correlate, useless to replay."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+
+
+def _line(entry: dict[str, Any]) -> bytes:
+    """One JSON line; an oversized entry has its long strings shortened, so the line stays valid JSON."""
+    line = json.dumps(entry, separators=(",", ":"), default=str).encode("utf-8")
+    if len(line) <= MAX_LINE_BYTES:
+        return line + b"\n"
+    short = {k: (v[:_SHORT] + "…" if isinstance(v, str) and len(v) > _SHORT else v) for k, v in entry.items()}
+    short["truncated"] = True
+    line = json.dumps(short, separators=(",", ":"), default=str).encode("utf-8")
+    if len(line) > MAX_LINE_BYTES:  # huge non-string values: keep only the fixed fields
+        line = json.dumps({k: short.get(k) for k in FIELDS} | {"truncated": True}, default=str).encode()
+    return line + b"\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +77,12 @@ class AuditLog:
         for key, value in fields.items():
             if value is None:
                 continue
-            if isinstance(value, str) and _JWT_LIKE.search(value):
+            # Serialised first, so a token nested in a list or dict is caught too.
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            if _JWT_LIKE.search(text):
                 raise StorageError(f"refusing to write a token into the audit log field {key!r}")
             entry[key] = value
-        line = json.dumps(entry, separators=(",", ":"), sort_keys=False)
-        append_private(self.path, line.encode("utf-8")[:MAX_LINE_BYTES] + b"\n")
+        append_private(self.path, _line(entry))
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every readable entry, oldest first; a damaged line is skipped, not fatal."""
@@ -79,6 +94,8 @@ class AuditLog:
             raise StorageError(f"cannot read {self.path}: {exc.strerror}") from exc
         with handle:
             for raw in handle:
+                if len(raw) > MAX_LINE_BYTES + 1:  # not written by xaa: skip, do not parse
+                    continue
                 try:
                     data = json.loads(raw)
                 except ValueError:

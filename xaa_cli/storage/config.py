@@ -317,7 +317,8 @@ def _profile_to_toml(profile: Profile) -> dict[str, Any]:
     }
     if profile.login_scopes != DEFAULT_LOGIN_SCOPES:
         out["login_scopes"] = list(profile.login_scopes)
-    out["apps"] = {alias: _app_to_toml(app) for alias, app in profile.apps.items()}
+    if profile.apps:
+        out["apps"] = {alias: _app_to_toml(app) for alias, app in profile.apps.items()}
     return out
 
 

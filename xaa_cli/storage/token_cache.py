@@ -125,7 +125,8 @@ class TokenCache:
     def clear(self, predicate: Callable[[CachedToken], bool] | None = None) -> int:
         entries = self._load()
         keep = {k: v for k, v in entries.items() if predicate is not None and not predicate(v)}
-        self._save(keep)
+        if len(keep) != len(entries):  # nothing to drop: do not create or rewrite the file
+            self._save(keep)
         return len(entries) - len(keep)
 
 
