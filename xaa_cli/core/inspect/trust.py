@@ -1,0 +1,160 @@
+"""Where trusted keys come from: a JWKS file or URL, or an issuer's discovery document.
+
+Only keys the *user* points at are trusted. Keys a token carries or points to (``jku``, ``x5u``, ``jwk``,
+``x5c``) never are. Symmetric (``oct``) keys are refused: xaa verifies asymmetric signatures only, so an
+HMAC-signed token can never borrow a public key as its secret (RFC 8725 §3.1).
+
+Discovery lives here, privately, until the client flow's ``xaa_cli.core.discovery`` exists; then this module
+should call that one instead (same rules: OIDC first, then RFC 8414 path-inserted, exact ``issuer``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+from xaa_cli.core.http import require_secure_url
+from xaa_cli.core.keys import public_jwk
+from xaa_cli.errors import NetworkError, ProtocolError, UsageError
+
+if TYPE_CHECKING:
+    import httpx
+
+MAX_DOCUMENT_BYTES: Final = 512 * 1024
+MAX_KEYS: Final = 100
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKeys:
+    """Public keys the user trusts, where they came from, and the issuer they speak for (if known)."""
+
+    keys: tuple[Mapping[str, Any], ...]
+    source: str
+    issuer: str | None = None
+    ignored: tuple[str, ...] = field(default=())
+
+
+def parse_jwks(data: bytes, where: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Public keys from a JWKS (or a single JWK) document, and notes about the keys that were ignored."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        raise UsageError(f"{where} is not JSON") from None
+    if isinstance(doc, dict) and "keys" not in doc and "kty" in doc:
+        doc = {"keys": [doc]}
+    if not isinstance(doc, dict) or not isinstance(doc.get("keys"), list):
+        raise UsageError(f'{where} is not a JWKS document (expected {{"keys": [...]}})')
+    keys: list[dict[str, Any]] = []
+    ignored: list[str] = []
+    for index, jwk in enumerate(doc["keys"][:MAX_KEYS]):
+        label = f"key {jwk.get('kid', index)!s}" if isinstance(jwk, dict) else f"entry {index}"
+        if not isinstance(jwk, dict) or not isinstance(jwk.get("kty"), str):
+            ignored.append(f"{label}: not a JWK")
+        elif jwk["kty"] == "oct":
+            ignored.append(f"{label}: a symmetric (oct) key; xaa verifies asymmetric signatures only")
+        elif not _usable(public_jwk(jwk)):
+            ignored.append(f"{label}: not a valid {jwk['kty']} public key")
+        else:
+            keys.append(public_jwk(jwk))
+    if not keys:
+        raise UsageError(f"{where} holds no usable public key", hint="; ".join(ignored) or None)
+    return keys, ignored
+
+
+def _usable(jwk: dict[str, Any]) -> bool:
+    from joserfc.errors import JoseError
+    from joserfc.jwk import import_key
+
+    try:
+        import_key(jwk)
+    except (JoseError, ValueError, TypeError, KeyError, AttributeError):
+        return False
+    return True
+
+
+def keys_from_file(path: Path, issuer: str | None = None) -> TrustedKeys:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read the JWKS file {path}: {exc.strerror}") from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise UsageError(f"the JWKS file {path} is larger than {MAX_DOCUMENT_BYTES // 1024} KiB")
+    keys, ignored = parse_jwks(data, f"the JWKS file {path}")
+    return TrustedKeys(tuple(keys), f"JWKS file {path}", issuer, tuple(ignored))
+
+
+def keys_from_url(client: httpx.Client, url: str, issuer: str | None = None, via: str = "") -> TrustedKeys:
+    require_secure_url(url, what="JWKS URL")
+    data = get_document(client, url, "JWKS")
+    if data is None:  # pragma: no cover - only missing_ok=True returns None
+        raise ProtocolError(f"the JWKS at {url} is missing")
+    keys, ignored = parse_jwks(data, f"the JWKS at {url}")
+    return TrustedKeys(tuple(keys), f"JWKS {url}{via}", issuer, tuple(ignored))
+
+
+def keys_from_issuer(client: httpx.Client, issuer: str) -> TrustedKeys:
+    metadata = discover(client, issuer)
+    jwks_uri = metadata.get("jwks_uri")
+    if not isinstance(jwks_uri, str):
+        raise ProtocolError(f"the metadata of {issuer} has no jwks_uri", hint="pass the keys with --jwks")
+    return keys_from_url(client, jwks_uri, issuer, via=f" (discovered from {issuer})")
+
+
+def metadata_urls(issuer: str) -> list[str]:
+    """OIDC Discovery §4 (appended) first, then RFC 8414 §3.1 (inserted before the path)."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    oidc = urlunsplit((parts.scheme, parts.netloc, f"{path}/.well-known/openid-configuration", "", ""))
+    oauth = urlunsplit((parts.scheme, parts.netloc, f"/.well-known/oauth-authorization-server{path}", "", ""))
+    return [oidc, oauth]
+
+
+def discover(client: httpx.Client, issuer: str) -> dict[str, Any]:
+    """The issuer's metadata; its ``issuer`` must equal ``issuer`` exactly (RFC 8414 §3.3)."""
+    require_secure_url(issuer, what="issuer")
+    tried: list[str] = []
+    for url in metadata_urls(issuer):
+        data = get_document(client, url, "metadata", missing_ok=True)
+        if data is None:
+            tried.append(url)
+            continue
+        try:
+            metadata = json.loads(data)
+        except (ValueError, RecursionError):
+            raise ProtocolError(f"the metadata at {url} is not JSON") from None
+        if not isinstance(metadata, dict):
+            raise ProtocolError(f"the metadata at {url} is not a JSON object")
+        if metadata.get("issuer") != issuer:
+            raise ProtocolError(
+                f"the metadata at {url} names issuer {metadata.get('issuer')!r}, not {issuer!r}",
+                hint="issuers must match exactly (RFC 8414 §3.3); check the URL and any trailing slash",
+            )
+        return metadata
+    raise ProtocolError(f"{issuer} publishes no metadata (tried {', '.join(tried)})", hint="pass --jwks")
+
+
+def get_document(client: httpx.Client, url: str, what: str, *, missing_ok: bool = False) -> bytes | None:
+    """GET ``url`` with a size cap. 404 is ``None`` when ``missing_ok``; other failures raise."""
+    import httpx
+
+    try:
+        with client.stream("GET", url) as response:
+            if response.status_code == 404 and missing_ok:
+                return None
+            if response.status_code != 200:
+                raise ProtocolError(f"fetching the {what} at {url} answered HTTP {response.status_code}")
+            body = b""
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_DOCUMENT_BYTES:
+                    raise ProtocolError(
+                        f"the {what} at {url} is larger than {MAX_DOCUMENT_BYTES // 1024} KiB"
+                    )
+            return body
+    except httpx.TransportError as exc:
+        raise NetworkError(f"cannot fetch the {what} at {url}: {exc}") from None
