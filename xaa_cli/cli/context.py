@@ -5,6 +5,7 @@ only for what it uses."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,10 @@ class AppContext:
     color: bool = True
     profile_name: str | None = None  # global --profile / XAA_PROFILE
     clock: Clock = field(default_factory=SystemClock)
+    # Injected by tests and `xaa demo`: how `xaa login` opens the sign-in URL (None = webbrowser.open) and
+    # how the device flow waits between polls (None = time.sleep).
+    open_browser: Callable[[str], bool] | None = None
+    sleep: Callable[[float], None] | None = None
     _config: Config | None = None
     _store: SecretStore | None = None
     _client: httpx.Client | None = None

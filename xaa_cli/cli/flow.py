@@ -1,0 +1,314 @@
+"""What ``xaa login``, ``xaa token`` and ``xaa run`` share: credentials from the secret store, discovery with
+an on-disk cache, the signed-in subject token (renewed through the refresh token) and the cached token flow.
+
+Heavy imports (httpx, joserfc, keyring) happen inside the functions that need the network, so a cache hit
+in ``xaa token get`` never pays for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from xaa_cli.errors import LoginRequired, RemoteError, TokenError, UsageError
+from xaa_cli.storage.config import App, Profile
+from xaa_cli.storage.token_cache import CachedToken
+
+if TYPE_CHECKING:
+    from xaa_cli.cli.context import AppContext
+    from xaa_cli.core.client_auth import ClientCredentials
+    from xaa_cli.core.discovery import ServerMetadata
+    from xaa_cli.core.idjag import FlowResult
+    from xaa_cli.core.oidc import LoginResult
+    from xaa_cli.core.token_endpoint import Endpoint, Observer
+
+DISCOVERY_TTL_S: Final = 3600.0
+MAX_DISCOVERY_BYTES: Final = 512 * 1024
+ID_TOKEN_SKEW_S: Final = 60.0
+
+
+class FileMetadataCache:
+    """Discovery documents in ``<state>/discovery/<sha256(url)>.json`` for an hour (core's MetadataCache)."""
+
+    def __init__(self, directory: Path, now: float, ttl: float = DISCOVERY_TTL_S) -> None:
+        self.directory, self.now, self.ttl = directory, now, ttl
+
+    def _path(self, url: str) -> Path:
+        return self.directory / (hashlib.sha256(url.encode()).hexdigest()[:32] + ".json")
+
+    def get(self, url: str) -> dict[str, Any] | None:
+        from xaa_cli.storage.files import read_limited
+
+        try:
+            raw = read_limited(self._path(url), MAX_DISCOVERY_BYTES)
+            entry = json.loads(raw) if raw else None
+        except (OSError, ValueError, Exception):  # a damaged cache is only a miss  # noqa: BLE001
+            return None
+        if not isinstance(entry, dict) or entry.get("url") != url or not isinstance(entry.get("doc"), dict):
+            return None
+        fetched = entry.get("fetched_at")
+        if not isinstance(fetched, int | float) or self.now - fetched > self.ttl:
+            return None
+        doc: dict[str, Any] = entry["doc"]
+        return doc
+
+    def put(self, url: str, document: dict[str, Any]) -> None:
+        from xaa_cli.storage.files import write_atomic
+
+        entry = {"url": url, "fetched_at": self.now, "doc": document}
+        write_atomic(self._path(url), json.dumps(entry).encode())
+
+
+def metadata_cache(actx: AppContext, fresh: bool = False) -> FileMetadataCache | None:
+    from xaa_cli.storage import paths
+
+    return None if fresh else FileMetadataCache(paths.discovery_cache_dir(), actx.clock.now())
+
+
+# ----------------------------------------------------------------------------------------- credentials
+def _credentials(
+    actx: AppContext, profile: Profile, client_id: str, method: str, app: str | None
+) -> ClientCredentials:
+    from xaa_cli.core.client_auth import ClientCredentials
+    from xaa_cli.core.constants import ClientAuthMethod
+    from xaa_cli.core.keys import loads_jwk
+    from xaa_cli.storage.secrets import secret_key
+
+    store = actx.secret_store()
+    secret = jwk = None
+    if method in ("client_secret_basic", "client_secret_post"):
+        secret = store.get(secret_key(profile.name, "client_secret", app=app))
+    elif method == "private_key_jwt":
+        text = store.get(secret_key(profile.name, "private_key", app=app)) if app else None
+        text = text or store.get(secret_key(profile.name, "private_key"))
+        jwk = loads_jwk(text) if text else None
+    return ClientCredentials(client_id, ClientAuthMethod(method), secret=secret, private_jwk=jwk)
+
+
+def idp_metadata(actx: AppContext, profile: Profile, *, fresh: bool = False) -> ServerMetadata:
+    from xaa_cli.core.discovery import fetch_server_metadata
+
+    return fetch_server_metadata(
+        actx.http(), profile.issuer, prefer_oidc=True, cache=metadata_cache(actx, fresh)
+    )
+
+
+def idp_endpoint(actx: AppContext, profile: Profile, metadata: ServerMetadata) -> Endpoint:
+    from xaa_cli.core.token_endpoint import Endpoint
+
+    creds = _credentials(actx, profile, profile.client_id, profile.client_auth, None)
+    return Endpoint(profile.issuer, metadata.token_endpoint, creds, "the IdP")
+
+
+# ----------------------------------------------------------------------------------------- targets
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The app a token is for: its AS issuer (the ID-JAG audience), resource and registration."""
+
+    app: App
+    resource: str | None
+
+    @property
+    def audience(self) -> str:
+        return self.app.issuer
+
+
+def _app_by_issuer(profile: Profile, issuer: str) -> App:
+    for app in profile.apps.values():
+        if app.issuer == issuer:
+            return app
+    # Not configured: identify with the profile's own registration (the IdP maps it per app, draft §5).
+    return App(alias=issuer, issuer=issuer, client_id=profile.client_id, client_auth=profile.client_auth)
+
+
+def resolve_target(actx: AppContext, profile: Profile, aud: str | None, resource: str | None) -> Target:
+    """``--aud`` alias (no network), ``--aud`` issuer URL, or ``--resource`` alone (RFC 9728 discovery)."""
+    if aud:
+        if "://" in aud:
+            from xaa_cli.core.http import require_secure_url
+
+            app = _app_by_issuer(profile, require_secure_url(aud, what="audience"))
+        else:
+            from xaa_cli.storage.config import app_for
+
+            app = app_for(profile, aud)
+        return Target(app, resource or app.resource)
+    if not resource:
+        raise UsageError("say which app the token is for", hint="pass --aud ALIAS|ISSUER or --resource URL")
+    from xaa_cli.core.discovery import discover_protected_resource
+
+    prm = discover_protected_resource(actx.http(), resource, cache=metadata_cache(actx))
+    issuers = prm.authorization_servers
+    known = [i for i in issuers if any(a.issuer == i for a in profile.apps.values())]
+    chosen = (known or list(issuers))[0]
+    if len(issuers) > 1:
+        actx.info(f"{resource} names {len(issuers)} authorization servers; using {chosen}")
+    return Target(_app_by_issuer(profile, chosen), prm.resource)
+
+
+def app_metadata(actx: AppContext, target: Target, *, fresh: bool = False) -> ServerMetadata:
+    from xaa_cli.core.discovery import fetch_server_metadata
+
+    metadata = fetch_server_metadata(actx.http(), target.audience, cache=metadata_cache(actx, fresh))
+    if target.app.id_jag is None and not metadata.supports_id_jag:
+        raise RemoteError(
+            f"the authorization server of {target.app.alias} ({target.audience}) does not accept ID-JAGs: "
+            "its metadata does not list urn:ietf:params:oauth:grant-profile:id-jag",
+            hint="set id_jag = true for the app if you know it accepts ID-JAGs anyway",
+        )
+    if target.app.id_jag is False:
+        raise RemoteError(
+            f"the app {target.app.alias} is configured as not accepting ID-JAGs (id_jag = false)"
+        )
+    return metadata
+
+
+def app_endpoint(actx: AppContext, profile: Profile, target: Target, metadata: ServerMetadata) -> Endpoint:
+    from xaa_cli.core.token_endpoint import Endpoint
+
+    app = target.app
+    configured = app.alias in profile.apps
+    creds = _credentials(actx, profile, app.client_id, app.client_auth, app.alias if configured else None)
+    return Endpoint(metadata.issuer, metadata.token_endpoint, creds, app.alias)
+
+
+# ----------------------------------------------------------------------------------------- sign-in
+def store_login(actx: AppContext, profile: Profile, result: LoginResult) -> None:
+    from xaa_cli.storage.secrets import secret_key
+
+    store = actx.secret_store()
+    store.set(secret_key(profile.name, "id_token"), result.id_token)
+    if result.refresh_token:
+        store.set(secret_key(profile.name, "refresh_token"), result.refresh_token)
+
+
+def _expires_at(id_token: str) -> float | None:
+    from xaa_cli.core.jose import decode_unverified
+
+    exp = decode_unverified(id_token).claims.get("exp")
+    return float(exp) if isinstance(exp, int | float) else None
+
+
+def subject_token(actx: AppContext, profile: Profile) -> str:
+    """The stored ID token (validated when stored), renewed through the refresh token near expiry."""
+    from xaa_cli.storage.secrets import secret_key
+
+    store = actx.secret_store()
+    id_token = store.get(secret_key(profile.name, "id_token"))
+    now = actx.clock.now()
+    try:
+        exp = _expires_at(id_token) if id_token else None
+    except TokenError:
+        exp = None
+    if id_token and exp is not None and exp - ID_TOKEN_SKEW_S > now:
+        return id_token
+    refresh = store.get(secret_key(profile.name, "refresh_token"))
+    if not refresh:
+        raise LoginRequired(
+            f"profile {profile.name!r} is not signed in" if not id_token else "your sign-in has expired",
+            hint=f"run `xaa login{_profile_flag(actx, profile)}`",
+        )
+    return renew_login(actx, profile, refresh).id_token
+
+
+def renew_login(actx: AppContext, profile: Profile, refresh: str) -> LoginResult:
+    from xaa_cli.core.oidc import refresh_login
+    from xaa_cli.errors import OAuthError
+
+    metadata = idp_metadata(actx, profile)
+    idp = idp_endpoint(actx, profile, metadata)
+    audit = actx.audit()
+    try:
+        result = refresh_login(actx.http(), idp, metadata, refresh_token=refresh, clock=actx.clock)
+    except OAuthError as exc:
+        audit.record(
+            "login_refresh", outcome="error", profile=profile.name, issuer=profile.issuer, error=exc.error
+        )
+        if exc.error in ("invalid_grant", "invalid_request", "unauthorized_client"):
+            raise LoginRequired(
+                f"your sign-in has expired and the IdP refused to renew it ({exc.error})",
+                hint=f"run `xaa login{_profile_flag(actx, profile)}`",
+            ) from exc
+        raise
+    store_login(actx, profile, result)
+    audit.record(
+        "login_refresh", profile=profile.name, issuer=profile.issuer, client_id=profile.client_id,
+        subject=result.claims.get("sub"),
+    )  # fmt: skip
+    return result
+
+
+def _profile_flag(actx: AppContext, profile: Profile) -> str:
+    config = actx.config()
+    return "" if config.default_profile == profile.name else f" --profile {profile.name}"
+
+
+# ----------------------------------------------------------------------------------------- the flow
+def run_flow(
+    actx: AppContext,
+    profile: Profile,
+    target: Target,
+    scopes: Sequence[str],
+    *,
+    fresh: bool = False,
+    observer: Observer | None = None,
+) -> FlowResult:
+    from xaa_cli.core.idjag import get_access_token
+
+    token = subject_token(actx, profile)
+    idp_meta = idp_metadata(actx, profile, fresh=fresh)
+    app_meta = app_metadata(actx, target, fresh=fresh)
+    audit = actx.audit()
+
+    def record(event: str, *, outcome: str = "ok", **fields: Any) -> None:
+        audit.record(event, outcome=outcome, profile=profile.name, **fields)
+
+    return get_access_token(
+        actx.http(), idp_endpoint(actx, profile, idp_meta), app_endpoint(actx, profile, target, app_meta),
+        subject_token=token, resource=target.resource, scope=" ".join(scopes) or None,
+        clock=actx.clock, observer=observer, record=record,
+    )  # fmt: skip
+
+
+def get_token(
+    actx: AppContext,
+    profile: Profile,
+    target: Target,
+    scopes: Sequence[str],
+    *,
+    fresh: bool = False,
+    observer: Observer | None = None,
+) -> tuple[CachedToken, FlowResult | None]:
+    """A cached token when one is valid beyond the skew (no network), else a new one, cached."""
+    cache = actx.token_cache()
+    if not fresh:
+        hit = cache.get(profile.name, target.audience, target.resource, scopes)
+        if hit is not None:
+            return hit, None
+    result = run_flow(actx, profile, target, scopes, fresh=fresh, observer=observer)
+    access = result.access
+    entry = CachedToken(
+        profile=profile.name,
+        audience=target.audience,
+        resource=target.resource,
+        requested_scopes=tuple(scopes),
+        access_token=access.access_token,
+        token_type=access.token_type,
+        expires_at=actx.clock.now() + access.expires_in,
+        scope=access.scope,
+        alias=target.app.alias,
+        id_jag_jti=result.id_jag.jti,
+        client_id=target.app.client_id,
+    )
+    cache.put(entry)
+    return entry, result
+
+
+def default_scopes(target: Target, scopes: Sequence[str]) -> tuple[str, ...]:
+    """``--scope`` may repeat and may hold several space-separated scopes; default: the app's list."""
+    given = tuple(s for item in scopes for s in item.split())
+    return given or target.app.scopes
