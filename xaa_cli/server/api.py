@@ -1,0 +1,66 @@
+"""Each app's sample API (the protected resource ``BASE/apps/NAME/api``): ``GET whoami`` and a write route
+that needs the app's write scope (RFC 6750 §3 errors, RFC 9728 §5.1 ``resource_metadata``)."""
+
+from __future__ import annotations
+
+from xaa_cli.server.policy import AppSpec
+from xaa_cli.server.settings import Runtime
+from xaa_cli.server.tokens import TokenRecord, find_token
+from xaa_cli.server.wire import Request, Response, json_response
+
+
+def _challenge(rt: Runtime, app: AppSpec, error: str | None = None, scope: str | None = None) -> str:
+    parts = [f'realm="{app.name}"', f'resource_metadata="{rt.urls.prm(app.name)}"']
+    if error:
+        parts.append(f'error="{error}"')
+    if scope:
+        parts.append(f'scope="{scope}"')
+    return "Bearer " + ", ".join(parts)
+
+
+def _unauthorized(rt: Runtime, app: AppSpec, error: str | None, description: str) -> Response:
+    body = {"error": error or "invalid_token", "error_description": description}
+    return json_response(body, 401, headers={"WWW-Authenticate": _challenge(rt, app, error)})
+
+
+def _authorize(rt: Runtime, req: Request, app: AppSpec) -> TokenRecord | Response:
+    header = req.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() not in ("bearer", "dpop") or not value.strip():
+        return _unauthorized(rt, app, None, "an access token is required")
+    record = find_token(rt.store, value.strip(), app.name)
+    if record is None or record.kind != "access_token":
+        return _unauthorized(rt, app, "invalid_token", "the access token is not known here")
+    if not record.active(rt.now()):
+        return _unauthorized(rt, app, "invalid_token", "the access token has expired or was revoked")
+    if record.aud not in (None, rt.urls.resource(app.name)):
+        return _unauthorized(rt, app, "invalid_token", "the access token is for another resource")
+    return record
+
+
+def whoami(rt: Runtime, req: Request, app: AppSpec) -> Response:
+    record = _authorize(rt, req, app)
+    if isinstance(record, Response):
+        return record
+    return json_response(
+        {
+            "sub": record.sub,
+            "client_id": record.client_id,
+            "scope": record.scope,
+            "aud": record.aud or rt.urls.resource(app.name),
+        }
+    )
+
+
+def write(rt: Runtime, req: Request, app: AppSpec) -> Response:
+    record = _authorize(rt, req, app)
+    if isinstance(record, Response):
+        return record
+    if app.write_scope not in record.scope.split():
+        header = _challenge(rt, app, "insufficient_scope", app.write_scope)
+        body = {
+            "error": "insufficient_scope",
+            "error_description": f"this route needs the {app.write_scope} scope",
+        }
+        return json_response(body, 403, headers={"WWW-Authenticate": header})
+    return json_response({"created": True, "by": record.sub, "client_id": record.client_id}, 201)

@@ -1,0 +1,150 @@
+"""Running the app on uvicorn: in the foreground (``xaa dev serve``), in a thread (tests), or as several
+worker processes sharing one SQLite file (``--workers N``, measured by benchmarks/server_load.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from xaa_cli.server.client_auth import ClientCredential
+from xaa_cli.server.credentials import ClientKit, server_credentials
+from xaa_cli.server.policy import Policy, policy_from_dict, policy_to_dict
+from xaa_cli.server.settings import ServerSettings
+
+SETTINGS_ENV: Final = "XAA_DEV_SERVER_SETTINGS"
+
+
+def settings_for(
+    base_url: str,
+    policy: Policy,
+    kits: Mapping[str, ClientKit],
+    admin_token: str | None,
+    *,
+    data_dir: Path | None,
+    auto_approve: str | None = None,
+) -> ServerSettings:
+    import hashlib
+
+    return ServerSettings(
+        base_url=base_url,
+        policy=policy,
+        data_dir=data_dir,
+        auto_approve=auto_approve,
+        credentials=server_credentials(policy, kits),
+        admin_token_sha256=hashlib.sha256(admin_token.encode()).hexdigest() if admin_token else None,
+    )
+
+
+def _settings_to_env(settings: ServerSettings) -> str:
+    creds = [
+        [realm, cid, c.secret_sha256, list(c.public_jwks)] for (realm, cid), c in settings.credentials.items()
+    ]
+    return json.dumps(
+        {
+            "base_url": settings.base_url,
+            "policy": policy_to_dict(settings.policy),
+            "data_dir": str(settings.data_dir) if settings.data_dir else None,
+            "auto_approve": settings.auto_approve,
+            "credentials": creds,
+            "admin": settings.admin_token_sha256,
+        }
+    )
+
+
+def app_from_env() -> Any:
+    """uvicorn ``--factory`` entry point for worker processes (settings travel in an env variable)."""
+    from xaa_cli.server.app import create_app
+
+    raw = json.loads(os.environ[SETTINGS_ENV])
+    creds = {(r, c): ClientCredential(h, tuple(k)) for r, c, h, k in raw["credentials"]}
+    settings = ServerSettings(
+        base_url=raw["base_url"],
+        policy=policy_from_dict(raw["policy"]),
+        data_dir=Path(raw["data_dir"]) if raw["data_dir"] else None,
+        auto_approve=raw["auto_approve"],
+        credentials=creds,
+        admin_token_sha256=raw["admin"],
+    )
+    return create_app(settings)
+
+
+def _config(app: Any, **extra: Any) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=5,
+        limit_concurrency=1024,
+        h11_max_incomplete_event_size=64 * 1024,
+        **extra,
+    )
+
+
+def run_server(settings: ServerSettings, sock: socket.socket, *, workers: int = 1) -> None:
+    """Serve until interrupted, on an already-bound socket (so port 0 works and the URL is known)."""
+    import uvicorn
+
+    from xaa_cli.server.app import create_app
+
+    if workers <= 1:
+        uvicorn.Server(_config(create_app(settings))).run(sockets=[sock])
+        return
+    if settings.data_dir is None:
+        raise ValueError("several workers need a data directory to share state")
+    create_app(settings)  # create the schema and signing keys once, before the workers race for them
+    os.environ[SETTINGS_ENV] = _settings_to_env(settings)
+    config = _config("xaa_cli.server.runner:app_from_env", factory=True, workers=workers)
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, sockets=[sock]).run()
+
+
+@dataclass
+class BackgroundServer:
+    """A uvicorn server on 127.0.0.1 in a daemon thread (tests' ``live_server``)."""
+
+    settings: ServerSettings
+    sock: socket.socket
+    server: Any = None
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        import uvicorn
+
+        from xaa_cli.server.app import create_app
+
+        self.server = uvicorn.Server(_config(create_app(self.settings)))
+        self.server.install_signal_handlers = lambda: None  # not the main thread
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread.start()
+        import time
+
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not self.server.started:
+            raise RuntimeError("the background server did not start")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+        self.sock.close()
+
+
+def loopback_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock

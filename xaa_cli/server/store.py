@@ -1,0 +1,141 @@
+"""All server state in SQLite: codes, device codes, refresh and access tokens (by SHA-256 hash, never in
+clear), the ``jti`` replay cache, disabled clients, signing keys and the audit trail.
+
+``data_dir=None`` keeps everything in memory (tests); a directory gets ``xaa-dev.sqlite3`` in WAL mode so a
+restart loses nothing and several worker processes can share it."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+DB_NAME: Final = "xaa-dev.sqlite3"
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS codes (
+    code_hash TEXT PRIMARY KEY, realm TEXT NOT NULL, client_id TEXT NOT NULL, redirect_uri TEXT NOT NULL,
+    code_challenge TEXT, user TEXT NOT NULL, scope TEXT NOT NULL, nonce TEXT, state TEXT, auth_time INTEGER,
+    expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS device_codes (
+    device_hash TEXT PRIMARY KEY, user_code TEXT UNIQUE NOT NULL, client_id TEXT NOT NULL,
+    scope TEXT NOT NULL, user TEXT, status TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    interval INTEGER NOT NULL,
+    last_poll REAL NOT NULL DEFAULT 0, auth_time INTEGER);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash TEXT PRIMARY KEY, kind TEXT NOT NULL, realm TEXT NOT NULL, client_id TEXT NOT NULL,
+    sub TEXT NOT NULL, scope TEXT NOT NULL, aud TEXT, jti TEXT, source_jti TEXT, source_iss TEXT,
+    iat INTEGER NOT NULL, expires_at INTEGER NOT NULL, auth_time INTEGER, cnf_jkt TEXT,
+    revoked_at INTEGER);
+CREATE INDEX IF NOT EXISTS tokens_by_client ON tokens (realm, client_id);
+CREATE INDEX IF NOT EXISTS tokens_by_sub ON tokens (realm, sub);
+CREATE TABLE IF NOT EXISTS jti_cache (
+    realm TEXT NOT NULL, iss TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (realm, iss, jti));
+CREATE TABLE IF NOT EXISTS disabled_clients (client_id TEXT PRIMARY KEY, since INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, server TEXT NOT NULL, event TEXT NOT NULL,
+    issued_to TEXT, subject TEXT, audience TEXT, resource TEXT, scope TEXT, jti TEXT, policy TEXT,
+    outcome TEXT NOT NULL, detail TEXT);
+"""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Store:
+    """A thread-safe SQLite connection with the few queries the servers need."""
+
+    def __init__(self, data_dir: Path | None) -> None:
+        self.path = None if data_dir is None else data_dir / DB_NAME
+        if data_dir is not None:
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = ":memory:" if self.path is None else str(self.path)
+        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=10.0)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            if self.path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self.path.chmod(0o600)
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit (BEGIN IMMEDIATE, so concurrent workers serialise instead of failing)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        with self._lock:
+            return self._db.execute(sql, args).rowcount
+
+    def one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
+            return row
+
+    def all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._db.execute(sql, args).fetchall())
+
+    # ------------------------------------------------------------ key/value (signing keys, admin hash)
+    def get_kv(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM kv WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    def setdefault_kv(self, key: str, value: str) -> str:
+        """Insert unless present; return what is stored (the first writer wins across workers)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)", (key, value))
+            row = db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return str(row["value"])
+
+    def set_kv(self, key: str, value: str) -> None:
+        self.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------ jti replay cache
+    def remember_jti(self, realm: str, iss: str, jti: str, expires_at: int, now: int) -> bool:
+        """Record a ``jti``; False if it was already seen and has not expired (a replay)."""
+        with self.transaction() as db:
+            db.execute(
+                "DELETE FROM jti_cache WHERE realm = ? AND iss = ? AND jti = ? AND expires_at < ?",
+                (realm, iss, jti, now),
+            )
+            cur = db.execute(
+                "INSERT OR IGNORE INTO jti_cache (realm, iss, jti, expires_at) VALUES (?, ?, ?, ?)",
+                (realm, iss, jti, expires_at),
+            )
+            return cur.rowcount == 1
+
+    def purge_expired(self, now: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM jti_cache WHERE expires_at < ?", (now,))
+            db.execute("DELETE FROM codes WHERE expires_at < ?", (now - 3600,))
+            db.execute("DELETE FROM device_codes WHERE expires_at < ?", (now - 3600,))
+
+    # ------------------------------------------------------------ disabled clients
+    def client_disabled(self, client_id: str) -> bool:
+        return self.one("SELECT 1 FROM disabled_clients WHERE client_id = ?", (client_id,)) is not None
+
+    def set_client_disabled(self, client_id: str, disabled: bool, now: int) -> None:
+        if disabled:
+            self.execute("INSERT OR IGNORE INTO disabled_clients VALUES (?, ?)", (client_id, now))
+        else:
+            self.execute("DELETE FROM disabled_clients WHERE client_id = ?", (client_id,))
