@@ -39,7 +39,7 @@ def print_report(console: Console, report: Report, token: str) -> None:
     console.print(
         Text(first_line(report), style="bold green" if report.verified else "bold red"), soft_wrap=True
     )
-    console.print(Text(f"Kind: {KIND_LABELS[report.kind]} ({report.kind_reason})"))
+    console.print(Text(f"Kind: {KIND_LABELS[report.kind]} — {report.kind_reason}"))
     if report.kind is TokenKind.OPAQUE:
         console.print(_opaque_panel(token))
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from xaa_cli.core.inspect.kinds import ID_JAG_TYP, normalise_typ
+from xaa_cli.core.inspect.kinds import ID_JAG_TYP
 from xaa_cli.core.inspect.model import Check, TimeInfo, TokenKind
 from xaa_cli.core.inspect.timefmt import as_timestamp, duration, relative, utc_text
 from xaa_cli.core.jose import check_alg
@@ -41,7 +41,7 @@ def typ_check(header: Mapping[str, Any], kind: TokenKind) -> Check:
             f"typ is {typ!r}; the ID-JAG draft requires exactly {ID_JAG_TYP!r} "
             "and servers compare it exactly",
         )
-    return Check("typ", True, f"{typ} ({normalise_typ(typ)})" if typ != normalise_typ(typ) else typ)
+    return Check("typ", True, typ)
 
 
 def _near_miss(actual: str, expected: str) -> str:

@@ -70,8 +70,10 @@ def _kind(parsed: ParsedToken) -> tuple[TokenKind, str]:
 
 
 def signature_check(parsed: ParsedToken, kind: TokenKind, trust: TrustedKeys | None) -> Check:
+    if trust is None and kind is TokenKind.JWE:
+        return Check("signature", None, "encrypted (JWE): nothing can be checked without the recipient's key")
     if trust is None and parsed.jws is None:
-        return Check("signature", None, f"{kind.value} token: nothing to verify locally (see --introspect)")
+        return Check("signature", None, "opaque token: nothing to verify locally (see --introspect)")
     if trust is None:
         return Check("signature", None, NO_TRUST)
     if kind is TokenKind.JWE:
