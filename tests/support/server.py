@@ -83,7 +83,7 @@ class DevServer:
 
 
 def _kit(policy: Policy) -> ClientKit:
-    return new_client_kit(next(iter(policy.clients.values())))
+    return new_client_kit(next(c for c in policy.clients.values() if c.confidential))
 
 
 def start_in_process(

@@ -3,6 +3,8 @@ that needs the app's write scope (RFC 6750 §3 errors, RFC 9728 §5.1 ``resource
 
 from __future__ import annotations
 
+from xaa_cli.server import dpop
+from xaa_cli.server.errors import OAuthServerError
 from xaa_cli.server.policy import AppSpec
 from xaa_cli.server.settings import Runtime
 from xaa_cli.server.tokens import TokenRecord, find_token
@@ -35,6 +37,25 @@ def _authorize(rt: Runtime, req: Request, app: AppSpec) -> TokenRecord | Respons
         return _unauthorized(rt, app, "invalid_token", "the access token has expired or was revoked")
     if record.aud not in (None, rt.urls.resource(app.name)):
         return _unauthorized(rt, app, "invalid_token", "the access token is for another resource")
+    if record.cnf_jkt is not None:
+        return _check_dpop(rt, req, app, record, value.strip(), scheme.lower())
+    if app.require_dpop:
+        return _unauthorized(rt, app, "invalid_token", "this API accepts only DPoP-bound access tokens")
+    return record
+
+
+def _check_dpop(
+    rt: Runtime, req: Request, app: AppSpec, record: TokenRecord, token: str, scheme: str
+) -> TokenRecord | Response:
+    """RFC 9449 §7: a bound token is presented with the DPoP scheme and a proof by the same key."""
+    if scheme != "dpop":
+        return _unauthorized(rt, app, "invalid_token", "this access token is DPoP-bound; use the DPoP scheme")
+    try:
+        jkt = dpop.proof_thumbprint(rt, req, access_token=token)
+    except OAuthServerError as exc:
+        return _unauthorized(rt, app, "invalid_dpop_proof", exc.description)
+    if jkt != record.cnf_jkt:
+        return _unauthorized(rt, app, "invalid_dpop_proof", "the DPoP proof key is not the token's key")
     return record
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final
 
+from xaa_cli.b64 import b64url_encode
 from xaa_cli.core.jose import ASYMMETRIC_ALGS, decode_unverified, jwk_thumbprint, verify_signature
 from xaa_cli.errors import TokenFormatError, TokenVerificationError
 from xaa_cli.server.errors import OAuthServerError
@@ -15,12 +17,19 @@ MAX_PROOF_AGE: Final = 300
 _PRIVATE: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "k"})
 
 
+def _ath(token: str) -> str:
+    return b64url_encode(hashlib.sha256(token.encode("ascii", "replace")).digest())
+
+
 def _bad(description: str) -> OAuthServerError:
     return OAuthServerError("invalid_dpop_proof", description)
 
 
-def proof_thumbprint(rt: Runtime, req: Request) -> str | None:
-    """The RFC 7638 thumbprint of a valid proof's key; None without a ``DPoP`` header."""
+def proof_thumbprint(rt: Runtime, req: Request, *, access_token: str | None = None) -> str | None:
+    """The RFC 7638 thumbprint of a valid proof's key; None without a ``DPoP`` header.
+
+    At a resource server pass ``access_token``: the proof must then carry its hash as ``ath`` (§4.3 #11).
+    """
     proof = req.headers.get("dpop")
     if proof is None:
         return None
@@ -40,6 +49,8 @@ def proof_thumbprint(rt: Runtime, req: Request) -> str | None:
         raise _bad(f"the DPoP proof signature is not valid: {exc}") from None
     if claims.get("htm") != req.method or claims.get("htu") != req.url:
         raise _bad("the DPoP proof htm/htu do not match this request")
+    if access_token is not None and claims.get("ath") != _ath(access_token):
+        raise _bad("the DPoP proof ath does not match the access token")
     iat, jti = claims.get("iat"), claims.get("jti")
     now = rt.now()
     if not isinstance(iat, int | float) or abs(now - iat) > MAX_PROOF_AGE:

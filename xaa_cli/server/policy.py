@@ -60,6 +60,7 @@ class AppSpec:
     id_jag: bool = True  # False: the app's AS does not support ID-JAG (draft A.4.2; issue 9)
     aliases: tuple[str, ...] = ()  # implementation-specific `audience` values (URNs, §4.3)
     max_auth_age: int | None = None  # step-up (§9.2): refuse ID tokens whose auth_time is older
+    require_dpop: bool = False  # the API accepts only sender-constrained tokens (§9.8.1.2.4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,10 @@ class ClientSpec:
         "urn:ietf:params:oauth:grant-type:token-exchange",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
     )
+
+    @property
+    def confidential(self) -> bool:
+        return any(m != "none" for m in self.auth_methods)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,13 @@ def _default_policy() -> Policy:
     for name, app in apps.items():
         apps[name] = replace(app, aliases=(f"urn:xaa:app:{name}",))
     agent = ClientSpec("xaa-agent", {name: f"xaa-agent-at-{name}" for name in apps})
+    # A public client (no secret, no key): authorization code + PKCE only; ID-JAG refuses it (§9.1).
+    public = ClientSpec(
+        "xaa-public",
+        dict.fromkeys(apps, "xaa-public"),
+        ("none",),
+        ("authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"),
+    )
     rules = (
         Rule("alice-trello-write", "xaa-agent", "trello", ("alice",), ("board:read", "board:write")),
         Rule("bob-trello-read", "xaa-agent", "trello", ("bob",), ("board:read",)),
@@ -125,7 +137,7 @@ def _default_policy() -> Policy:
         Rule("deny-bob-salesforce", "xaa-agent", "salesforce", ("bob",), (), "deny"),
         Rule("everyone-github", "xaa-agent", "github", ("*",), ("repo:status", "contents:read")),
     )
-    return Policy(users, apps, {agent.client_id: agent}, rules)
+    return Policy(users, apps, {agent.client_id: agent, public.client_id: public}, rules)
 
 
 DEFAULT_POLICY: Final = _default_policy()

@@ -49,6 +49,9 @@ def _validate_and_issue(
 ) -> dict[str, Any]:
     if rt.options.confidential_only:
         require_confidential(auth)
+    spec = rt.policy.client_at_app(app.name, auth.client_id)
+    if spec is None or JWT_BEARER not in spec.grant_types:
+        raise OAuthServerError("unauthorized_client", "this client may not use the jwt-bearer grant")
     assertions = req.form.get("assertion", ())
     if len(assertions) != 1 or not assertions[0]:
         raise invalid_request("exactly one assertion is required")
@@ -93,6 +96,9 @@ def _binding(rt: Runtime, req: Request, claims: dict[str, Any], grant_type: str)
         raise invalid_grant("the DPoP proof key does not match the ID-JAG cnf.jkt")
     if grant_type == JWT_DPOP and jkt is None:
         raise invalid_request("the jwt-dpop grant needs a DPoP proof")
+    app = rt.policy.apps[req.path_params["name"]]
+    if app.require_dpop and jkt is None:
+        raise invalid_grant(f"{app.name} requires sender-constrained (DPoP) access tokens")
     return jkt if (bound is not None or rt.options.dpop_bound_when_proof) else None
 
 

@@ -56,7 +56,7 @@ def load_or_create_kits(
         return str(value)
 
     kits: dict[str, ClientKit] = {}
-    for spec in policy.clients.values():
+    for spec in (c for c in policy.clients.values() if c.confidential):
         # One client per dev profile: the first client in the policy is the profile's own.
         name = profile if not kits else f"{profile}-{spec.client_id}"
         secret = get_or_make(secret_key(name, "client_secret"), new_secret)
