@@ -353,3 +353,72 @@ def test_introspect_needs_profile_and_app(runner: CliRunner) -> None:
     result = invoke(runner, "inspect", "tok", "--introspect")
     assert result.exit_code == 2
     assert "--introspect needs --profile" in result.stderr
+
+
+# ---------------------------------------------------------------- the reference server (real uvicorn)
+
+
+@pytest.fixture(scope="module")
+def reference() -> Iterator[Any]:
+    from tests.support.server import start_live
+
+    server = start_live()
+    yield server
+    server.close()
+
+
+def reference_tokens(server: Any) -> dict[str, str]:
+    from tests.server.helpers import exchange, jwt_bearer
+    from tests.support.server import sign_in
+
+    id_token = sign_in(server)["id_token"]
+    grant = exchange(server, id_token, app="trello", scope="board:read").json()["access_token"]
+    access = jwt_bearer(server, grant, app="trello").json()["access_token"]
+    return {"id_token": id_token, "id_jag": grant, "access": access}
+
+
+@pytest.mark.loopback
+def test_reference_server_tokens_verify_by_issuer(runner: CliRunner, reference: Any) -> None:
+    tokens = reference_tokens(reference)
+    trello = reference.app_issuer("trello")
+    args = ["inspect", tokens["id_jag"], "--issuer", reference.idp_issuer, "--aud", trello, "-o", "json"]
+    grant = runner.invoke(app, args)
+    assert grant.exit_code == 0, grant.output
+    data = json.loads(grant.stdout)
+    assert data["kind"] == "id-jag"
+    assert data["verified"] is True
+    assert all(c["ok"] for c in data["checks"]), data["checks"]
+    access = runner.invoke(app, ["inspect", tokens["access"], "--issuer", reference.app_issuer("trello")])
+    assert access.exit_code == 0, access.output
+    assert access.stdout.startswith("VERIFIED: ")
+    assert "OAuth access token (RFC 9068 JWT)" in access.stdout
+    # The IdP's keys must not vouch for the app's tokens, and vice versa.
+    crossed = runner.invoke(app, ["inspect", tokens["access"], "--issuer", reference.idp_issuer])
+    assert crossed.exit_code == 1
+    assert crossed.stdout.startswith("NOT VERIFIED: ")
+
+
+@pytest.mark.loopback
+def test_reference_server_profile_trust_and_introspection(runner: CliRunner, reference: Any) -> None:
+    from tests.support.server import provision
+
+    provision(reference)
+    tokens = reference_tokens(reference)
+    id_token = runner.invoke(app, ["inspect", tokens["id_token"], "--profile", "dev", "-o", "json"])
+    assert id_token.exit_code == 0, id_token.output
+    assert json.loads(id_token.stdout)["kind"] == "id-token"
+    grant = runner.invoke(app, ["inspect", tokens["id_jag"], "--profile", "dev", "--aud", "trello"])
+    assert grant.exit_code == 0, grant.output
+    live = runner.invoke(
+        app,
+        ["inspect", tokens["access"], "--profile", "dev", "--aud", "trello", "--introspect", "-o", "json"],
+    )
+    assert live.exit_code == 0, live.output
+    data = json.loads(live.stdout)
+    assert data["introspection"]["active"] is True
+    assert data["introspection"]["sub"] == "alice"
+    wrong_app = runner.invoke(
+        app, ["inspect", tokens["access"], "--profile", "dev", "--aud", "slack", "--introspect"]
+    )
+    assert wrong_app.exit_code == 1  # slack's AS does not know trello's token: active false is a result
+    assert "inactive" in wrong_app.stdout

@@ -30,7 +30,12 @@ def register(app: typer.Typer) -> None:
 
 def inspect_cmd(
     ctx: typer.Context,
-    token: Annotated[str, typer.Argument(help="The token, '-' to read stdin, or @FILE.", show_default=False)],
+    token: Annotated[
+        str,
+        typer.Argument(
+            help="The token, '-' to read stdin, or @FILE.", metavar="TOKEN|-|@FILE", show_default=False
+        ),
+    ],
     jwks: Annotated[
         str | None, typer.Option("--jwks", help="Trust the keys in this JWKS (https URL or file).")
     ] = None,
