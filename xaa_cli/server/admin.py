@@ -74,7 +74,17 @@ def revoke_app_client(rt: Runtime, _req: Request, app: str, client_id: str) -> R
 
 def clients(rt: Runtime, _req: Request) -> Response:
     return json_response(
-        {"clients": [{"client_id": c, "disabled": rt.store.client_disabled(c)} for c in rt.policy.clients]}
+        {
+            "clients": [
+                # app_client_ids: where the client's live tokens are, for `xaa revoke --client --at-idp`.
+                {
+                    "client_id": c,
+                    "disabled": rt.store.client_disabled(c),
+                    "app_client_ids": dict(s.app_client_ids),
+                }
+                for c, s in rt.policy.clients.items()
+            ]
+        }
     )
 
 

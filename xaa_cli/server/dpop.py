@@ -44,7 +44,12 @@ def proof_thumbprint(rt: Runtime, req: Request, *, access_token: str | None = No
     if header.get("typ") != DPOP_TYP or not isinstance(jwk, dict) or _PRIVATE & set(jwk):
         raise _bad("the DPoP proof needs typ dpop+jwt and a public jwk header")
     try:
-        verify_signature(decoded, [{k: v for k, v in jwk.items() if k != "kid"}], algorithms=ASYMMETRIC_ALGS)
+        # The proof's own key is the only key; a `kid` in the header just has to name it.
+        key = {
+            **{k: v for k, v in jwk.items() if k != "kid"},
+            **({"kid": header["kid"]} if "kid" in header else {}),
+        }
+        verify_signature(decoded, [key], algorithms=ASYMMETRIC_ALGS)
     except TokenVerificationError as exc:
         raise _bad(f"the DPoP proof signature is not valid: {exc}") from None
     if claims.get("htm") != req.method or claims.get("htu") != req.url:
