@@ -35,6 +35,9 @@ def login(
             "--subject-token-file", help="Use an ID token you already hold from this IdP ('-' = stdin)."
         ),
     ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the browser sign-in.")
+    ] = 300.0,
     profile: ProfileOpt = None,
 ) -> None:
     """Sign in at the profile's IdP (OIDC) and keep the ID and refresh tokens in the secret store."""
@@ -60,7 +63,7 @@ def login(
 
         result = browser_login(
             actx.http(), idp, metadata, scopes=prof.login_scopes, announce=actx.info, clock=actx.clock,
-            open_browser=None if no_browser else (actx.open_browser or _open_browser),
+            open_browser=None if no_browser else (actx.open_browser or _open_browser), timeout=timeout,
         )  # fmt: skip
         method = "authorization_code"
     flow.store_login(actx, prof, result)
