@@ -107,7 +107,18 @@ def test_3_no_keyring(runner: CliRunner) -> None:
 
 
 @pytest.mark.loopback
-def test_4_network_refused(runner: CliRunner) -> None:
+def test_4_network_refused_through_login(runner: CliRunner) -> None:
+    issuer = f"http://127.0.0.1:{_closed_port()}/idp"
+    added = runner.invoke(app, ["profile", "add", "dev", "--issuer", issuer, "--client-id", "c"])
+    assert added.exit_code == 0
+    result = runner.invoke(app, ["login", "--no-browser"])
+    assert result.exit_code == ExitCode.NETWORK
+    assert "cannot reach" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.loopback
+def test_4_unwrapped_httpx_error_is_still_a_network_error(runner: CliRunner) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/.well-known/openid-configuration"
     result = runner.invoke(make_probe_app(), ["fetch", url])
     assert result.exit_code == ExitCode.NETWORK

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
+from typer.main import get_group
 
 from xaa_cli import __version__
 from xaa_cli.cli import render
@@ -36,14 +37,51 @@ COMMAND_MODULES = (
 )
 
 
+# Commands whose name is not their module's name. Anything missing here is still found: an unknown name
+# makes the group import every module before it answers "no such command".
+MODULE_FOR_COMMAND = {"logout": "login", "status": "login", "app": "app_cmd", "config": "config_cmd"}
+
+
 class XaaGroup(TyperGroup):
-    """Maps every exception escaping a command to one clear message and a documented exit code."""
+    """Loads command modules lazily, and maps every exception escaping a command to one clear message and
+    a documented exit code.
+
+    Lazy loading keeps `xaa --version` and `xaa config show` from importing every command (and what they
+    import): only the module of the command being run is imported; `--help` and completion load them all.
+    """
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands:
+            module = MODULE_FOR_COMMAND.get(cmd_name, cmd_name)
+            self._load(module if module in COMMAND_MODULES else None)
+        if cmd_name not in self.commands:
+            self._load(None)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        self._load(None)
+        order = self.__dict__.setdefault("_xaa_order", {})
+        return sorted(super().list_commands(ctx), key=lambda name: order.get(name, -1))
+
+    def _load(self, module_name: str | None) -> None:
+        """Register the commands of one module (``None``: of every module) on this group, once."""
+        loaded: set[str] = self.__dict__.setdefault("_xaa_loaded", set())
+        order: dict[str, int] = self.__dict__.setdefault("_xaa_order", {})
+        for index, name in enumerate(COMMAND_MODULES):
+            if name in loaded or module_name not in (None, name):
+                continue
+            loaded.add(name)
+            for cmd_name, command in _commands_of(name).items():
+                self.add_command(command, cmd_name)
+                order[cmd_name] = index
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            raise  # the reader left (`xaa ... | head`): click's main exits 1 quietly, as on every other path
         except Exception as exc:
             if type(exc).__module__.startswith(("click", "typer._click")):
                 raise
@@ -140,19 +178,19 @@ def root(
     ctx.call_on_close(actx.close)
 
 
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        module_name = f"xaa_cli.cli.commands.{name}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # not built yet
-            raise
-        module.register(app)
-
-
-_register_all()
+def _commands_of(name: str) -> dict[str, Any]:
+    """The click commands that ``xaa_cli.cli.commands.<name>.register`` defines ({} if not built yet)."""
+    module_name = f"xaa_cli.cli.commands.{name}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return {}  # not built yet
+        raise
+    # Each module registers on a scratch Typer with the root's settings; its commands then join the group.
+    scratch = typer.Typer(rich_markup_mode="rich", add_completion=False)
+    module.register(scratch)
+    return dict(get_group(scratch).commands)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,18 +12,25 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from xaa_cli.cli import render
-from xaa_cli.clock import Clock, SystemClock
 from xaa_cli.errors import UsageError
 from xaa_cli.storage import paths
-from xaa_cli.storage.audit import AuditLog
-from xaa_cli.storage.config import Config, Profile, load_config, save_config
-from xaa_cli.storage.token_cache import TokenCache
 
 if TYPE_CHECKING:
     import httpx
     from rich.console import Console
 
+    from xaa_cli.clock import Clock
+    from xaa_cli.storage.audit import AuditLog
+    from xaa_cli.storage.config import Config, Profile
     from xaa_cli.storage.secrets import SecretStore
+    from xaa_cli.storage.token_cache import TokenCache
+
+
+def _system_clock() -> Clock:
+    # Imported on first use: xaa_cli.clock pulls in `secrets` (random, hashlib, hmac), ~10 ms at start-up.
+    from xaa_cli.clock import SystemClock
+
+    return SystemClock()
 
 
 @dataclass
@@ -33,7 +40,7 @@ class AppContext:
     debug: bool = False
     color: bool = True
     profile_name: str | None = None  # global --profile / XAA_PROFILE
-    clock: Clock = field(default_factory=SystemClock)
+    clock: Clock = field(default_factory=_system_clock)
     # Injected by tests and `xaa demo`: how `xaa login` opens the sign-in URL (None = webbrowser.open) and
     # how the device flow waits between polls (None = time.sleep).
     open_browser: Callable[[str], bool] | None = None
@@ -82,12 +89,17 @@ class AppContext:
     def config_path(self) -> Any:
         return paths.config_file()
 
+    # Storage modules are imported on first use: `xaa --version` needs none of them.
     def config(self) -> Config:
         if self._config is None:
+            from xaa_cli.storage.config import load_config
+
             self._config = load_config(paths.config_file())
         return self._config
 
     def save_config(self, config: Config) -> None:
+        from xaa_cli.storage.config import save_config
+
         save_config(config, paths.config_file())
         self._config = config
 
@@ -102,9 +114,13 @@ class AppContext:
         return self._store
 
     def audit(self) -> AuditLog:
+        from xaa_cli.storage.audit import AuditLog
+
         return AuditLog(paths.audit_log_file(), self.clock)
 
     def token_cache(self) -> TokenCache:
+        from xaa_cli.storage.token_cache import TokenCache
+
         return TokenCache(paths.token_cache_file(), self.clock, warn=self.warn)
 
     # ------------------------------------------------------------ network

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from xaa_cli.errors import StorageError
@@ -22,6 +21,8 @@ def ensure_private_dir(path: Path) -> None:
 
 def write_atomic(path: Path, data: bytes, *, mode: int = PRIVATE_MODE) -> None:
     """Write ``data`` to a temp file beside ``path`` with ``mode``, fsync, then rename over ``path``."""
+    import tempfile  # lazy: read-only commands never pay for it
+
     ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
