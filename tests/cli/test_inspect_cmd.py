@@ -222,7 +222,7 @@ class Site:
         issuer = self.url + path
         self.json(
             f"{path}/.well-known/openid-configuration",
-            {"issuer": issuer, "jwks_uri": f"{issuer}/jwks", **extra},
+            {"issuer": issuer, "token_endpoint": f"{issuer}/token", "jwks_uri": f"{issuer}/jwks", **extra},
         )
         self.json(f"{path}/jwks", signer.jwks())
         return issuer
@@ -264,7 +264,10 @@ def test_issuer_discovery_verifies_and_pins_iss(runner: CliRunner, site: Site) -
 def test_issuer_discovery_via_rfc8414_and_mismatched_metadata(runner: CliRunner, site: Site) -> None:
     signer = make_signer("EdDSA")
     issuer = site.url + "/as"
-    site.json("/.well-known/oauth-authorization-server/as", {"issuer": issuer, "jwks_uri": site.url + "/k"})
+    site.json(
+        "/.well-known/oauth-authorization-server/as",
+        {"issuer": issuer, "token_endpoint": issuer + "/token", "jwks_uri": site.url + "/k"},
+    )
     site.json("/k", signer.jwks())
     assert invoke(runner, "inspect", id_jag(signer, iss=issuer), "--issuer", issuer).exit_code == 0
     site.json(

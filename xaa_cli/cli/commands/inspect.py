@@ -233,14 +233,16 @@ def _profile_plan(
 def run_introspection(
     actx: AppContext, report: Report, token: str, prof: Profile, app: App, now: float
 ) -> None:
-    from xaa_cli.core.inspect import introspect, trust
+    from xaa_cli.core.constants import ClientAuthMethod
+    from xaa_cli.core.discovery import fetch_server_metadata
+    from xaa_cli.core.inspect import introspect
     from xaa_cli.core.keys import loads_jwk
     from xaa_cli.errors import ProtocolError
     from xaa_cli.storage.secrets import secret_key
 
-    metadata = trust.discover(actx.http(), app.issuer)
-    endpoint = metadata.get("introspection_endpoint")
-    if not isinstance(endpoint, str):
+    metadata = fetch_server_metadata(actx.http(), app.issuer)
+    endpoint = metadata.endpoint("introspection_endpoint")
+    if endpoint is None:
         raise ProtocolError(f"the authorization server {app.issuer} offers no introspection_endpoint")
     store = actx.secret_store()
     secret = private = None
@@ -251,8 +253,8 @@ def run_introspection(
             secret_key(prof.name, "private_key")
         )
         private = loads_jwk(stored) if stored else None
-    creds = introspect.ClientCredentials(app.client_id, app.client_auth, secret, private)
-    answer = introspect.introspect(actx.http(), endpoint, token, creds, audience=app.issuer, clock=actx.clock)
+    creds = introspect.ClientCredentials(app.client_id, ClientAuthMethod(app.client_auth), secret, private)
+    answer = introspect.introspect(actx.http(), endpoint, token, creds, issuer=app.issuer, clock=actx.clock)
     report.introspection = introspect.scrubbed(answer)
     report.checks.append(introspect.introspection_check(answer, now))
 

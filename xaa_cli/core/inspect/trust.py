@@ -4,8 +4,7 @@ Only keys the *user* points at are trusted. Keys a token carries or points to (`
 ``x5c``) never are. Symmetric (``oct``) keys are refused: xaa verifies asymmetric signatures only, so an
 HMAC-signed token can never borrow a public key as its secret (RFC 8725 §3.1).
 
-Discovery lives here, privately, until the client flow's ``xaa_cli.core.discovery`` exists; then this module
-should call that one instead (same rules: OIDC first, then RFC 8414 path-inserted, exact ``issuer``).
+Discovery is the shared ``xaa_cli.core.discovery`` (exact ``issuer`` match, secure endpoint URLs).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 from xaa_cli.core.http import require_secure_url
 from xaa_cli.core.keys import public_jwk
@@ -91,61 +89,28 @@ def keys_from_file(path: Path, issuer: str | None = None) -> TrustedKeys:
 def keys_from_url(client: httpx.Client, url: str, issuer: str | None = None, via: str = "") -> TrustedKeys:
     require_secure_url(url, what="JWKS URL")
     data = get_document(client, url, "JWKS")
-    if data is None:  # pragma: no cover - only missing_ok=True returns None
-        raise ProtocolError(f"the JWKS at {url} is missing")
     keys, ignored = parse_jwks(data, f"the JWKS at {url}")
     return TrustedKeys(tuple(keys), f"JWKS {url}{via}", issuer, tuple(ignored))
 
 
 def keys_from_issuer(client: httpx.Client, issuer: str) -> TrustedKeys:
-    metadata = discover(client, issuer)
-    jwks_uri = metadata.get("jwks_uri")
-    if not isinstance(jwks_uri, str):
+    """The keys at the ``jwks_uri`` of ``issuer``'s metadata (OIDC discovery first, then RFC 8414); the
+    shared discovery refuses a document whose ``issuer`` is not exactly ``issuer`` (RFC 8414 §3.3)."""
+    from xaa_cli.core.discovery import fetch_server_metadata
+
+    metadata = fetch_server_metadata(client, issuer, prefer_oidc=True)
+    jwks_uri = metadata.endpoint("jwks_uri")
+    if jwks_uri is None:
         raise ProtocolError(f"the metadata of {issuer} has no jwks_uri", hint="pass the keys with --jwks")
     return keys_from_url(client, jwks_uri, issuer, via=f" (discovered from {issuer})")
 
 
-def metadata_urls(issuer: str) -> list[str]:
-    """OIDC Discovery §4 (appended) first, then RFC 8414 §3.1 (inserted before the path)."""
-    parts = urlsplit(issuer)
-    path = parts.path.rstrip("/")
-    oidc = urlunsplit((parts.scheme, parts.netloc, f"{path}/.well-known/openid-configuration", "", ""))
-    oauth = urlunsplit((parts.scheme, parts.netloc, f"/.well-known/oauth-authorization-server{path}", "", ""))
-    return [oidc, oauth]
-
-
-def discover(client: httpx.Client, issuer: str) -> dict[str, Any]:
-    """The issuer's metadata; its ``issuer`` must equal ``issuer`` exactly (RFC 8414 §3.3)."""
-    require_secure_url(issuer, what="issuer")
-    tried: list[str] = []
-    for url in metadata_urls(issuer):
-        data = get_document(client, url, "metadata", missing_ok=True)
-        if data is None:
-            tried.append(url)
-            continue
-        try:
-            metadata = json.loads(data)
-        except (ValueError, RecursionError):
-            raise ProtocolError(f"the metadata at {url} is not JSON") from None
-        if not isinstance(metadata, dict):
-            raise ProtocolError(f"the metadata at {url} is not a JSON object")
-        if metadata.get("issuer") != issuer:
-            raise ProtocolError(
-                f"the metadata at {url} names issuer {metadata.get('issuer')!r}, not {issuer!r}",
-                hint="issuers must match exactly (RFC 8414 §3.3); check the URL and any trailing slash",
-            )
-        return metadata
-    raise ProtocolError(f"{issuer} publishes no metadata (tried {', '.join(tried)})", hint="pass --jwks")
-
-
-def get_document(client: httpx.Client, url: str, what: str, *, missing_ok: bool = False) -> bytes | None:
-    """GET ``url`` with a size cap. 404 is ``None`` when ``missing_ok``; other failures raise."""
+def get_document(client: httpx.Client, url: str, what: str) -> bytes:
+    """GET ``url`` with a size cap; anything but 200 is a ``ProtocolError``."""
     import httpx
 
     try:
         with client.stream("GET", url) as response:
-            if response.status_code == 404 and missing_ok:
-                return None
             if response.status_code != 200:
                 raise ProtocolError(f"fetching the {what} at {url} answered HTTP {response.status_code}")
             body = b""
