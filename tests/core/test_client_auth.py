@@ -49,8 +49,9 @@ def test_post_puts_secret_in_body_only() -> None:
     assert headers == {}
 
 
-def test_private_key_jwt_assertion_claims_and_signature() -> None:
-    key = generate_private_jwk("ES256")
+@pytest.mark.parametrize("alg", ["ES256", "ES384", "RS256", "Ed25519"])
+def test_private_key_jwt_assertion_claims_and_signature(alg: str) -> None:
+    key = generate_private_jwk(alg)
     creds = ClientCredentials("xaa-agent", ClientAuthMethod.PRIVATE_KEY_JWT, private_jwk=key)
     ids = iter(["jti-1", "jti-2"])
     clock = FixedClock(1_800_000_000)

@@ -254,14 +254,14 @@ def run_flow(
     target: Target,
     scopes: Sequence[str],
     *,
-    fresh: bool = False,
     observer: Observer | None = None,
 ) -> FlowResult:
     from xaa_cli.core.idjag import get_access_token
 
+    # --fresh is about tokens: discovery documents stay cached (an hour), like any OAuth client's.
     token = subject_token(actx, profile)
-    idp_meta = idp_metadata(actx, profile, fresh=fresh)
-    app_meta = app_metadata(actx, target, fresh=fresh)
+    idp_meta = idp_metadata(actx, profile)
+    app_meta = app_metadata(actx, target)
     audit = actx.audit()
 
     def record(event: str, *, outcome: str = "ok", **fields: Any) -> None:
@@ -289,7 +289,7 @@ def get_token(
         hit = cache.get(profile.name, target.audience, target.resource, scopes)
         if hit is not None:
             return hit, None
-    result = run_flow(actx, profile, target, scopes, fresh=fresh, observer=observer)
+    result = run_flow(actx, profile, target, scopes, observer=observer)
     access = result.access
     entry = CachedToken(
         profile=profile.name,

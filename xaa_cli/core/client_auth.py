@@ -61,8 +61,6 @@ def client_assertion(
     creds: ClientCredentials, audience: str, *, clock: Clock, new_id: IdFactory = random_id
 ) -> str:
     """A private_key_jwt assertion: iss = sub = client_id, aud = the AS issuer, short-lived, unique jti."""
-    from xaa_cli.core.keys import sign_jwt
-
     if creds.private_jwk is None:  # prevented by __post_init__; kept for the type checker
         raise ConfigError(f"no private key for client {creds.client_id!r}")
     now = int(clock.now())
@@ -74,7 +72,48 @@ def client_assertion(
         "iat": now,
         "exp": now + ASSERTION_LIFETIME_S,
     }
-    return sign_jwt(claims, creds.private_jwk, typ=CLIENT_AUTH_JWT_TYP)
+    return sign_assertion(claims, creds.private_jwk)
+
+
+def sign_assertion(claims: Mapping[str, Any], jwk: Mapping[str, Any]) -> str:
+    """Sign with the key's algorithm. ES256/384/512 keys are signed with ``cryptography`` directly: the
+    token path then skips importing joserfc (~80-190 ms measured), which ``benchmarks/token_bench.py``
+    shows is most of a cold ``xaa token get``. Other key types go through ``core.keys.sign_jwt``."""
+    alg = str(jwk.get("alg") or "ES256")
+    if jwk.get("kty") == "EC" and alg in _EC_HASH and jwk.get("crv") == _EC_CURVE[alg]:
+        return _sign_ec(claims, jwk, alg)
+    from xaa_cli.core.keys import sign_jwt
+
+    return sign_jwt(claims, jwk, typ=CLIENT_AUTH_JWT_TYP)
+
+
+_EC_HASH: Final = {"ES256": "SHA256", "ES384": "SHA384", "ES512": "SHA512"}
+_EC_CURVE: Final = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+_EC_SIZE: Final = {"ES256": 32, "ES384": 48, "ES512": 66}
+
+
+def _sign_ec(claims: Mapping[str, Any], jwk: Mapping[str, Any], alg: str) -> str:
+    """RFC 7515 §A.3: JWS with ECDSA, signature = R || S as fixed-size big-endian integers."""
+    import json
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    from xaa_cli.b64 import b64url_decode, b64url_encode
+
+    curve = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}[alg]
+    key = ec.derive_private_key(int.from_bytes(b64url_decode(str(jwk["d"])), "big"), curve)
+    header: dict[str, Any] = {"alg": alg, "typ": CLIENT_AUTH_JWT_TYP}
+    if jwk.get("kid"):
+        header["kid"] = jwk["kid"]
+    signing_input = ".".join(
+        b64url_encode(json.dumps(part, separators=(",", ":")).encode()) for part in (header, dict(claims))
+    )
+    der = key.sign(signing_input.encode("ascii"), ec.ECDSA(getattr(hashes, _EC_HASH[alg])()))
+    r, s = decode_dss_signature(der)
+    size = _EC_SIZE[alg]
+    return f"{signing_input}.{b64url_encode(r.to_bytes(size, 'big') + s.to_bytes(size, 'big'))}"
 
 
 def authenticate(
