@@ -1,11 +1,13 @@
 """Start-up time of xaa next to peers, measured side by side in interleaved rounds.
 
-    python benchmarks/startup.py [--rounds 15] [--warmup 3] [--json]
+    python benchmarks/startup.py [--rounds 15] [--warmup 3] [--json] [--compare LABEL=PATH/TO/xaa ...]
 
 Runs ``python -c pass`` (the floor), ``xaa --version``, ``xaa config show`` and, when installed,
 ``aws --version`` (another Python CLI), round-robin so that machine noise hits every command alike, and
 prints medians and ratios. Goal (issue 2): ``xaa --version`` median <= 1/4 of ``aws --version``.
 Each run gets a private XAA_HOME with a one-profile config, so ``config show`` reads a real file.
+``--compare typer029=/tmp/venv-029/bin/xaa`` adds another install of xaa to the same interleaved rounds
+(e.g. a different typer version).
 """
 
 from __future__ import annotations
@@ -41,13 +43,17 @@ def xaa_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "xaa_cli"]
 
 
-def commands() -> dict[str, list[str]]:
+def commands(compare: list[str]) -> dict[str, list[str]]:
     xaa = xaa_command()
     found = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "xaa --version": [*xaa, "--version"],
         "xaa config show": [*xaa, "config", "show"],
     }
+    for spec in compare:
+        label, _, path = spec.partition("=")
+        found[f"{label} --version"] = [path, "--version"]
+        found[f"{label} config show"] = [path, "config", "show"]
     aws = shutil.which("aws")
     if aws:
         found["aws --version"] = [aws, "--version"]
@@ -63,11 +69,11 @@ def run_once(argv: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def measure(rounds: int, warmup: int) -> dict[str, list[float]]:
+def measure(rounds: int, warmup: int, compare: list[str]) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory(prefix="xaa-bench-") as home:
         Path(home, "config.toml").write_text(CONFIG)
         env = {**os.environ, "XAA_HOME": home, "NO_COLOR": "1"}
-        cmds = commands()
+        cmds = commands(compare)
         for _ in range(warmup):
             for argv in cmds.values():
                 run_once(argv, env)
@@ -102,9 +108,10 @@ def print_table(result: dict[str, object]) -> None:
     assert isinstance(mins, dict)
     floor = medians["python -c pass"]
     print(f"start-up, {result['rounds']} interleaved rounds, Python {result['python']}")
-    print(f"{'command':<18} {'median ms':>10} {'min ms':>8} {'x python':>9}")
+    width = max(len(name) for name in medians)
+    print(f"{'command':<{width}} {'median ms':>10} {'min ms':>8} {'x python':>9}")
     for name, value in medians.items():
-        print(f"{name:<18} {value:>10.1f} {mins[name]:>8.1f} {value / floor:>9.1f}")
+        print(f"{name:<{width}} {value:>10.1f} {mins[name]:>8.1f} {value / floor:>9.1f}")
     if "xaa_version_vs_aws" in result:
         verdict = "met" if result["goal_met"] else "MISSED"
         print(f"xaa --version / aws --version = {result['xaa_version_vs_aws']:.3f} (goal <= 0.25: {verdict})")
@@ -118,8 +125,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--compare", action="append", default=[], metavar="LABEL=PATH", help="another xaa")
     args = parser.parse_args()
-    result = report(measure(args.rounds, args.warmup))
+    result = report(measure(args.rounds, args.warmup, args.compare))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
