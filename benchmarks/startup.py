@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -60,16 +61,22 @@ def commands(compare: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run. CPU time (user + sys) is steadier than wall time on a busy machine."""
+    cpu0, start = _children_cpu(), time.perf_counter()
     proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, _children_cpu() - cpu0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
-    return elapsed
+    return elapsed, cpu
 
 
-def measure(rounds: int, warmup: int, compare: list[str]) -> dict[str, list[float]]:
+def measure(rounds: int, warmup: int, compare: list[str]) -> dict[str, list[tuple[float, float]]]:
     with tempfile.TemporaryDirectory(prefix="xaa-bench-") as home:
         Path(home, "config.toml").write_text(CONFIG)
         env = {**os.environ, "XAA_HOME": home, "NO_COLOR": "1"}
@@ -77,44 +84,50 @@ def measure(rounds: int, warmup: int, compare: list[str]) -> dict[str, list[floa
         for _ in range(warmup):
             for argv in cmds.values():
                 run_once(argv, env)
-        samples: dict[str, list[float]] = {name: [] for name in cmds}
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
         for _ in range(rounds):
             for name, argv in cmds.items():
                 samples[name].append(run_once(argv, env))
     return samples
 
 
-def report(samples: dict[str, list[float]]) -> dict[str, object]:
-    medians = {name: statistics.median(values) * 1000 for name, values in samples.items()}
+def report(samples: dict[str, list[tuple[float, float]]]) -> dict[str, object]:
+    medians = {name: statistics.median(w for w, _ in values) * 1000 for name, values in samples.items()}
+    cpu = {name: statistics.median(c for _, c in values) * 1000 for name, values in samples.items()}
     out: dict[str, object] = {
         "python": sys.version.split()[0],
         "rounds": len(next(iter(samples.values()))),
         "median_ms": {k: round(v, 1) for k, v in medians.items()},
-        "min_ms": {k: round(min(v) * 1000, 1) for k, v in samples.items()},
+        "min_ms": {k: round(min(w for w, _ in v) * 1000, 1) for k, v in samples.items()},
+        "median_cpu_ms": {k: round(v, 1) for k, v in cpu.items()},
     }
     aws = medians.get("aws --version")
     if aws:
         ratio = medians["xaa --version"] / aws
         out["xaa_version_vs_aws"] = round(ratio, 3)
+        out["xaa_version_vs_aws_cpu"] = round(cpu["xaa --version"] / cpu["aws --version"], 3)
         out["xaa_config_show_vs_aws"] = round(medians["xaa config show"] / aws, 3)
         out["goal_met"] = ratio <= 0.25
     return out
 
 
 def print_table(result: dict[str, object]) -> None:
-    medians = result["median_ms"]
-    mins = result["min_ms"]
+    medians, mins, cpu = result["median_ms"], result["min_ms"], result["median_cpu_ms"]
     assert isinstance(medians, dict)
     assert isinstance(mins, dict)
+    assert isinstance(cpu, dict)
     floor = medians["python -c pass"]
     print(f"start-up, {result['rounds']} interleaved rounds, Python {result['python']}")
     width = max(len(name) for name in medians)
-    print(f"{'command':<{width}} {'median ms':>10} {'min ms':>8} {'x python':>9}")
+    print(f"{'command':<{width}} {'median ms':>10} {'min ms':>8} {'cpu ms':>8} {'x python':>9}")
     for name, value in medians.items():
-        print(f"{name:<{width}} {value:>10.1f} {mins[name]:>8.1f} {value / floor:>9.1f}")
+        print(f"{name:<{width}} {value:>10.1f} {mins[name]:>8.1f} {cpu[name]:>8.1f} {value / floor:>9.1f}")
     if "xaa_version_vs_aws" in result:
         verdict = "met" if result["goal_met"] else "MISSED"
-        print(f"xaa --version / aws --version = {result['xaa_version_vs_aws']:.3f} (goal <= 0.25: {verdict})")
+        print(
+            f"xaa --version / aws --version = {result['xaa_version_vs_aws']:.3f} (goal <= 0.25: {verdict}); "
+            f"CPU time ratio {result['xaa_version_vs_aws_cpu']:.3f}"
+        )
         print(f"xaa config show / aws --version = {result['xaa_config_show_vs_aws']:.3f}")
     else:
         print("aws is not installed: no peer ratio")
