@@ -356,6 +356,11 @@ def test_introspect_needs_profile_and_app(runner: CliRunner) -> None:
     result = invoke(runner, "inspect", "tok", "--introspect")
     assert result.exit_code == 2
     assert "--introspect needs --profile" in result.stderr
+    unknown = invoke(runner, "inspect", "tok", "--profile", "dev", "--aud", "trello", "--introspect")
+    assert unknown.exit_code == 3  # no such profile: said before any network call
+    assert "no profile named 'dev'" in unknown.stderr
+    bad_leeway = invoke(runner, "inspect", "not a token", "--leeway", "soon")
+    assert bad_leeway.exit_code == 2  # options are checked before the token is read
 
 
 # ---------------------------------------------------------------- the reference server (real uvicorn)

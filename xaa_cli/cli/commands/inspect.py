@@ -8,6 +8,7 @@ the input is not a token.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,7 +16,7 @@ import typer
 
 from xaa_cli.cli.context import AppContext, get_ctx
 from xaa_cli.cli.inputs import OutputOpt, parse_duration, stdin_is_tty
-from xaa_cli.errors import CheckFailed, ConfigError, TokenFormatError, UsageError
+from xaa_cli.errors import CheckFailed, TokenFormatError, UsageError
 
 if TYPE_CHECKING:
     from xaa_cli.core.inspect import ParsedToken, Report, TrustedKeys
@@ -77,26 +78,27 @@ def inspect_cmd(
 
     actx = get_ctx(ctx)
     mode = actx.output_mode(output, ("table", "json"), "table")
-    if introspect and not (profile and aud):
-        raise UsageError("--introspect needs --profile P and --aud ALIAS (the app whose server to ask)")
     if jwks and profile:
         raise UsageError("give either --jwks or --profile as the trust source, not both")
+    # Every local mistake is reported before anything touches the network.
+    leeway_s = seconds(leeway, "--leeway")
+    bound = seconds(max_lifetime, "--max-lifetime") if max_lifetime else None
+    target = _introspection_target(actx, profile, aud) if introspect else None
     parsed = parse_token(read_token(token))
     plan = trust_plan(
         actx, parsed, jwks=jwks, issuer=issuer, profile_name=profile, aud=aud, introspect=introspect
     )
     options = Options(
-        leeway=seconds(leeway, "--leeway"),
-        max_lifetime=seconds(max_lifetime, "--max-lifetime") if max_lifetime else None,
+        leeway=leeway_s,
+        max_lifetime=bound,
         expected_aud=plan.expected_aud,
         enforced=bool(jwks or issuer or profile or aud or max_lifetime or introspect),
         show_secrets=show_secrets,
     )
     now = actx.clock.now()
     report = inspect_report(parsed, now=now, trust=plan.trust, options=options)
-    if introspect and profile and aud:
-        prof = actx.profile(profile)
-        run_introspection(actx, report, parsed.text, prof, app_or_fail(prof, aud), now)
+    if target is not None:
+        run_introspection(actx, report, parsed.text, *target, now)
     from xaa_cli.cli.commands import _inspect_render as view
 
     if mode == "json":
@@ -159,20 +161,12 @@ def seconds(text: str, option: str) -> float:
 # ------------------------------------------------------------------ trust
 
 
+@dataclass(frozen=True, slots=True)
 class TrustPlan:
     """The keys to trust and the audience to expect, resolved from the options (and the token's iss)."""
 
-    def __init__(
-        self,
-        trust: TrustedKeys | None = None,
-        expected_aud: str | None = None,
-        profile: Profile | None = None,
-        app: App | None = None,
-    ) -> None:
-        self.trust = trust
-        self.expected_aud = expected_aud
-        self.profile = profile
-        self.app = app
+    trust: TrustedKeys | None = None
+    expected_aud: str | None = None
 
 
 def trust_plan(
@@ -211,7 +205,7 @@ def _profile_plan(
         # Opaque or encrypted: nothing to verify locally. With --introspect the server vouches instead;
         # without it, an empty key set makes the signature row fail and say why.
         empty = None if introspect else trust.TrustedKeys((), f"profile {prof.name}")
-        return TrustPlan(empty, None, prof, app)
+        return TrustPlan(empty, None)
     token_iss = parsed.claims.get("iss")
     trusted = [prof.issuer] + ([app.issuer] if app else [])
     chosen: str = token_iss if isinstance(token_iss, str) and token_iss in trusted else trusted[-1]
@@ -224,7 +218,7 @@ def _profile_plan(
         expected = (
             prof.client_id if kind is TokenKind.ID_TOKEN else app.issuer
         )  # an ID-JAG is for the app's AS
-    return TrustPlan(trust.keys_from_issuer(actx.http(), chosen), expected, prof, app)
+    return TrustPlan(trust.keys_from_issuer(actx.http(), chosen), expected)
 
 
 # ------------------------------------------------------------------ introspection
@@ -259,8 +253,10 @@ def run_introspection(
     report.checks.append(introspect.introspection_check(answer, now))
 
 
-def app_or_fail(prof: Profile, alias: str) -> App:
-    app = prof.apps.get(alias)
-    if app is None:
-        raise ConfigError(f"profile {prof.name!r} has no app {alias!r}")
-    return app
+def _introspection_target(actx: AppContext, profile: str | None, aud: str | None) -> tuple[Profile, App]:
+    from xaa_cli.storage.config import app_for
+
+    if not (profile and aud):
+        raise UsageError("--introspect needs --profile P and --aud ALIAS (the app whose server to ask)")
+    prof = actx.profile(profile)
+    return prof, app_for(prof, aud)
