@@ -46,7 +46,12 @@ class CachedToken:
 
     @property
     def key(self) -> str:
-        return cache_key(self.profile, self.audience, self.resource, self.requested_scopes)
+        key = cache_key(self.profile, self.audience, self.resource, self.requested_scopes)
+        if self.revocation_failed:
+            # Kept under a key of its own, so a new token for the same request cannot overwrite (and so
+            # lose track of) a token that is still live at its server until `xaa revoke` confirms it.
+            return f"{key}-unrevoked-{hashlib.sha256(self.access_token.encode()).hexdigest()[:12]}"
+        return key
 
     def fresh(self, now: float, skew: float = DEFAULT_SKEW_S) -> bool:
         return self.expires_at - skew > now
@@ -118,8 +123,8 @@ class TokenCache:
     def mark_revocation_failed(self, key: str) -> None:
         entries = self._load()
         if key in entries:
-            old = entries[key]
-            entries[key] = CachedToken(**{**asdict(old), "revocation_failed": True})
+            marked = CachedToken(**{**asdict(entries.pop(key)), "revocation_failed": True})
+            entries[marked.key] = marked
             self._save(entries)
 
     def clear(self, predicate: Callable[[CachedToken], bool] | None = None) -> int:

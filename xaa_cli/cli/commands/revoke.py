@@ -75,7 +75,7 @@ def revoke(
     else:
         rows = _batch(actx, profile, aud, all_cached, idp, client, user, driver, dry_run)
     _report(actx, rows, mode, dry_run)
-    _fail_if_live(rows)
+    _fail_if_live(rows, single_token=token is not None)
 
 
 def _check_flags(
@@ -180,14 +180,14 @@ def _report(actx: AppContext, rows: list[Row], mode: str, dry_run: bool) -> None
         render.table(actx.out, COLUMNS, [(r.target, r.endpoint, r.outcome, r.detail) for r in rows])
 
 
-def _fail_if_live(rows: list[Row]) -> None:
+def _fail_if_live(rows: list[Row], *, single_token: bool) -> None:
     from xaa_cli.errors import CheckFailed
 
     failures = [r for r in rows if r.error is not None]
     if not failures:
         return
-    if len(rows) == 1 and failures[0].error is not None:
-        raise failures[0].error  # one target: its own exit status (4 unreachable, 5 refused, ...)
+    if single_token and failures[0].error is not None:
+        raise failures[0].error  # one token asked for: its own exit status (4 unreachable, 5 refused, ...)
     names = "; ".join(r.target for r in failures)
     raise CheckFailed(
         f"{len(failures)} of {len(rows)} revocation(s) not confirmed; still live: {names}",
