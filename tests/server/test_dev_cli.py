@@ -112,3 +112,17 @@ def test_serve_writes_the_profile_and_answers(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_no_profile_reuses_but_never_writes_credentials() -> None:
+    from xaa_cli.cli.commands.dev import load_or_create_kits
+    from xaa_cli.server.policy import DEFAULT_POLICY
+    from xaa_cli.storage.secrets import MemoryStore
+
+    store = MemoryStore()
+    assert load_or_create_kits(store, DEFAULT_POLICY, persist=False)["xaa-agent"].secret
+    assert store.get("profile/dev/client_secret") is None
+    first = load_or_create_kits(store, DEFAULT_POLICY)["xaa-agent"]
+    again = load_or_create_kits(store, DEFAULT_POLICY, persist=False)["xaa-agent"]
+    assert (again.secret, again.app_secrets) == (first.secret, first.app_secrets)
+    assert list(load_or_create_kits(store, DEFAULT_POLICY)) == ["xaa-agent"]  # the public client has no kit

@@ -137,14 +137,15 @@ def verify_signature(
     """
     from joserfc import jws
     from joserfc.errors import JoseError, SecurityWarning
-    from joserfc.jwk import import_key
+
+    from xaa_cli.core.keys import dumps_jwk, imported_key
 
     alg = check_alg(decoded.header, algorithms)
     if decoded.header.get("crit"):
         raise TokenVerificationError("the token has 'crit' header parameters xaa does not understand")
     key_dict = select_key(decoded.header, jwks)
     try:
-        key = import_key(dict(key_dict))
+        key = imported_key(dumps_jwk(key_dict))
         with warnings.catch_warnings():
             # joserfc warns that "EdDSA" is deprecated (RFC 9864); we accept it on purpose from
             # Ed25519 keys, because tokens in the wild still carry it.

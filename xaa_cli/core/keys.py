@@ -3,6 +3,7 @@ reference server's signing keys. ES256 by default: cheaper to sign than RS256 an
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any, Final
@@ -69,7 +70,6 @@ def sign_jwt(
 ) -> str:
     """Sign ``claims`` with ``private`` (a JWK dict with ``alg``), putting its ``kid`` in the header."""
     from joserfc import jwt
-    from joserfc.jwk import import_key
 
     alg = str(private.get("alg") or "ES256")
     header: dict[str, Any] = {"alg": alg}
@@ -79,5 +79,14 @@ def sign_jwt(
         header["kid"] = private["kid"]
     if extra_header:
         header.update(extra_header)
-    key = import_key(dict(private))
+    key = imported_key(dumps_jwk(private))
     return jwt.encode(header, dict(claims), key, algorithms=[alg])
+
+
+@functools.lru_cache(maxsize=128)
+def imported_key(jwk_json: str) -> Any:
+    """joserfc's key object for a JWK (as ``dumps_jwk`` text), cached: importing costs more than signing
+    (measured by benchmarks/server_load.py), and servers sign and verify with the same few keys."""
+    from joserfc.jwk import import_key
+
+    return import_key(json.loads(jwk_json))

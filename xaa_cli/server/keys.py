@@ -15,6 +15,7 @@ class SigningKeys:
         self._store = store
         self._alg = alg
         self._cache: dict[str, dict[str, Any]] = {}
+        self._jwks: dict[str, dict[str, Any]] = {}
 
     def private(self, realm: str) -> Mapping[str, Any]:
         if realm not in self._cache:
@@ -26,4 +27,6 @@ class SigningKeys:
         return self._cache[realm]
 
     def jwks(self, realm: str) -> dict[str, Any]:
-        return jwks_document(self.private(realm))
+        if realm not in self._jwks:
+            self._jwks[realm] = jwks_document(self.private(realm))
+        return self._jwks[realm]

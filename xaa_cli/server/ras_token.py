@@ -73,11 +73,12 @@ def _validate_and_issue(
     resource = _resource(rt, app, claims, req.params("resource"))
     scope = _scope(app, claims.get("scope"), req.param("scope"))
     fields.update(resource=resource, scope=scope)
-    if rt.options.jti_single_use and not rt.store.remember_jti(
-        app.name, claims["iss"], claims["jti"], int(claims["exp"]) + rt.options.leeway, rt.now_int()
-    ):
-        raise invalid_grant("this ID-JAG was already used (single-use policy)")
-    return _issue(rt, app, auth.client_id, claims, scope, resource, jkt, fields)
+    with rt.store.transaction():  # replay check, token record and audit entry: one commit
+        if rt.options.jti_single_use and not rt.store.remember_jti(
+            app.name, claims["iss"], claims["jti"], int(claims["exp"]) + rt.options.leeway, rt.now_int()
+        ):
+            raise invalid_grant("this ID-JAG was already used (single-use policy)")
+        return _issue(rt, app, auth.client_id, claims, scope, resource, jkt, fields)
 
 
 def _binding(rt: Runtime, req: Request, claims: dict[str, Any], grant_type: str) -> str | None:

@@ -59,6 +59,7 @@ class Store:
         self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None, timeout=10.0)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
+        self._depth = 0
         with self._lock:
             if self.path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -72,15 +73,27 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit (BEGIN IMMEDIATE, so concurrent workers serialise instead of failing)."""
+        """One atomic unit (BEGIN IMMEDIATE, so concurrent workers serialise instead of failing).
+        Nested uses join the outer transaction: one commit per request."""
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._db
+                finally:
+                    self._depth -= 1
+                return
             self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         with self._lock:

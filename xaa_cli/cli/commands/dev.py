@@ -37,11 +37,11 @@ dev_app = typer.Typer(name="dev", help="Run the reference IdP and app servers lo
 
 
 def load_or_create_kits(
-    store: SecretStore | None, policy: Policy, profile: str = PROFILE
+    store: SecretStore | None, policy: Policy, profile: str = PROFILE, *, persist: bool = True
 ) -> dict[str, ClientKit]:
-    """The client credentials from the secret store, creating (and storing) any that are missing.
+    """The client credentials from the secret store, creating any that are missing (stored if ``persist``).
 
-    With ``store=None`` fresh credentials are made and kept nowhere (``--no-profile`` on a first start).
+    ``persist=False`` (``--no-profile``) reuses stored credentials but writes nothing.
     """
     from xaa_cli.core.keys import dumps_jwk, generate_private_jwk, loads_jwk
     from xaa_cli.server.credentials import ClientKit, new_secret
@@ -51,7 +51,7 @@ def load_or_create_kits(
         value = store.get(key) if store is not None else None
         if value is None:
             value = make()
-            if store is not None:
+            if store is not None and persist:
                 store.set(key, value)
         return str(value)
 
@@ -225,7 +225,7 @@ def serve(
 
     data = data_dir or paths.server_data_dir()
     store = actx.secret_store()
-    kits = load_or_create_kits(store, policy)
+    kits = load_or_create_kits(store, policy, persist=not no_profile)
     admin_token = load_or_create_admin_token(store)
     sock = _bind(host, port)
     base = base_url_for(host, sock.getsockname()[1])
