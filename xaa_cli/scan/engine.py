@@ -20,6 +20,7 @@ from xaa_cli.scan.structured import DETECTORS, Candidate
 WINDOW_BEFORE: Final = 256  # identifier + operator before a generic secret stay well inside this
 WINDOW_AFTER: Final = 1024  # longest single-line tokens (Bedrock keys, JWTs) fit
 Window = tuple[int, int]
+REJECTED: Final = "rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,10 @@ class Engine:
             hit = accept(rule, data, start, end, secret)
             if hit is not None:
                 yield hit
+            elif rule.validate is not None and not rule.generic:
+                # a token of a known format that failed its offline check (e.g. a GitHub token with a
+                # broken CRC): remember the span so a generic rule does not report it after all
+                yield Hit(rule, start, end, secret, REJECTED)
 
     def _resolve(self, hits: list[Hit]) -> list[Hit]:
         hits.sort(key=lambda h: (*self._order[h.rule.id], h.start))
@@ -91,8 +96,7 @@ class Engine:
         for hit in hits:
             if not any(hit.start < k.end and k.start < hit.end for k in kept):
                 kept.append(hit)
-        kept.sort(key=lambda h: h.start)
-        return kept
+        return sorted((h for h in kept if h.checksum != REJECTED), key=lambda h: h.start)
 
 
 def accept(rule: Rule, data: bytes, start: int, end: int, secret: bytes) -> Hit | None:

@@ -29,7 +29,7 @@ _PLACEHOLDER: Final = re.compile(
 _PLACEHOLDER_WORDS: Final = re.compile(
     rb"(?i)xxxx|\*\*\*|\.\.\.|changeme|change[_-]me|replace[_-]?me|example|dummy|placeholder|"
     rb"redacted|your[_-]?(?:api[_-]?)?(?:key|token|secret|pass|password|id)|insert[_-]?|fake|sample|"
-    rb"not[_-]?a[_-]?real|notreal|put[_-]?your|^test[_-]?(?:key|token|secret|password)?$|"
+    rb"not[_-]?a[_-]?real|notreal|put[_-]?your|passw(?:or)?d|^test[_-]?(?:key|token|secret|password)?$|"
     rb"^(?:password|passwd|secret|token|apikey|api_key|pass)\d*$|1234567|abcdef(?:gh|12)|qwerty"
 )
 _HEX_HASH: Final = re.compile(
@@ -38,7 +38,16 @@ _HEX_HASH: Final = re.compile(
 _UUID: Final = re.compile(rb"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _INTEGRITY: Final = re.compile(rb"^(?:sha(?:1|256|384|512)-)[A-Za-z0-9+/=]{20,}$")
 _IDENTIFIER: Final = re.compile(
-    rb"^(?:[A-Za-z_][\w]*(?:[.\->][A-Za-z_]\w*)+(?:\(\))?|[a-z]+(?:_[a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+|[A-Z]+(?:_[A-Z]+)+)$"
+    rb"""(?x)^(?:
+        [A-Za-z_]\w*(?:(?:\.|->|::)[A-Za-z_]\w*)+(?:\(\))?   # self.password, a->b, config.value()
+      | [a-z]+(?:_[a-z]+)+                                # snake_case
+      | [a-z]+(?:[A-Z][a-z]+)+                            # camelCase
+      | (?:[A-Z][a-z]+){2,}                               # PascalCase
+      | _*[A-Z]+(?:_[A-Z]+)+                              # SCREAMING_CASE
+      | [A-Za-z_-]+(?:/[A-Za-z_-]+)+                      # resource/path/words
+      | (?:arn|https?|s3|file|urn):.*                     # ARNs, URLs, URNs
+      | \d{4}-\d{2}-\d{2}(?:[T\s].*)?                     # dates and timestamps
+    )$"""
 )
 _CLASSES: Final = (
     re.compile(rb"[a-z]"),
