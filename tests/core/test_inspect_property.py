@@ -3,6 +3,7 @@ and always exits with a documented code (0 decoded, 1 check failed, 2 usage, 6 n
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -80,3 +81,26 @@ def test_arbitrary_signed_tokens_with_trust(
     result = run(["inspect", token, "--jwks", str(path), "-o", "json", "--leeway", "0"])
     if result.exit_code == 0:
         assert json.loads(result.stdout)["verified"] is True
+
+
+@SETTINGS
+@given(st.text(max_size=400))
+def test_parse_raises_only_token_format_error(text: str) -> None:
+    from xaa_cli.core.inspect import parse_token
+    from xaa_cli.errors import TokenFormatError
+
+    with contextlib.suppress(TokenFormatError):  # anything else escapes and fails the test
+        parse_token(text)
+
+
+@SETTINGS
+@given(objects)
+def test_decoded_claims_round_trip(claims: dict[str, Any]) -> None:
+    from xaa_cli.core.inspect import Options, inspect_report, parse_token
+
+    token = SIGNER.token(claims)
+    report = inspect_report(
+        parse_token(token), now=1_800_000_000.0, trust=None, options=Options(show_secrets=True)
+    )
+    assert report.claims == claims
+    assert report.verified is False
