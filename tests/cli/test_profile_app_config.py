@@ -194,6 +194,9 @@ def test_store_failure_leaves_config_untouched(runner: CliRunner, isolated_home:
         (["--issuer", "http://idp.example", "--client-id", "c"], 2, "refusing plain http://"),
         (["--issuer", "idp.example", "--client-id", "c"], 2, "not an absolute http(s) URL"),
         (["--issuer", IDP, "--client-id", " "], 2, "--client-id must not be empty"),
+        (["--issuer", IDP, "--client-id", "c "], 2, "leading or trailing spaces"),
+        (["--issuer", "https://idp.example/?tenant=1", "--client-id", "c"], 2, "has a query or fragment"),
+        (["--issuer", "https://idp.example/#x", "--client-id", "c"], 2, "has a query or fragment"),
         (["--issuer", IDP, "--client-id", "c", "--client-auth", "mtls"], 2, "unknown client authentication"),
     ],
 )
@@ -433,6 +436,8 @@ def test_app_add_list_remove(runner: CliRunner, isolated_home: Path, memory_keyr
     ("args", "code", "message"),
     [
         (["--resource", "http://api.example"], 2, "refusing plain http:// for the resource"),
+        (["--resource", "https://api.example/#frag"], 2, "has a fragment"),
+        (["--issuer", "https://as.example?x"], 2, "has a query or fragment"),
         (["--profile", "nope"], 3, "no profile named 'nope'"),
         (["--client-secret", "x"], 2, "leak into shell history"),
     ],
@@ -550,3 +555,18 @@ def test_everything_lives_under_xaa_home(
         "secrets.json",
         "tokens.json",
     }
+
+
+def test_switching_away_from_a_secret_deletes_it(runner: CliRunner, memory_keyring: MemoryKeyring) -> None:
+    add_profile(runner, "acme", secret=SECRET)
+    add_app(runner, "trello", "--profile", "acme")
+    result = runner.invoke(app, ["profile", "add", "acme", "--issuer", IDP, "--client-id", "c", "--replace"])
+    assert result.exit_code == 0, result.stderr
+    assert "deleted the stored client secret" in result.stderr
+    switched = runner.invoke(
+        app,
+        ["app", "add", "trello", "--profile", "acme", "--issuer", "https://trello.example/as",
+         "--client-id", "c", "--client-auth", "private_key_jwt", "--replace"],
+    )  # fmt: skip
+    assert switched.exit_code == 0, switched.stderr
+    assert memory_keyring.data == {}

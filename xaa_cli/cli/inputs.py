@@ -103,6 +103,44 @@ def obtain_secret(what: str, *, from_stdin: bool, needed: bool, have_stored: boo
     )
 
 
+def check_issuer(url: str, *, what: str = "issuer") -> str:
+    """An issuer identifier: https (http only to loopback), no query, no fragment (RFC 8414 §2).
+
+    Kept byte for byte, trailing "/" included: metadata must echo it exactly (RFC 8414 §3.3).
+    """
+    from urllib.parse import urlsplit
+
+    from xaa_cli.core.http import require_secure_url  # lazy: core.http imports ssl
+
+    require_secure_url(url, what=what)
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise UsageError(
+            f"the {what} {url} has a query or fragment", hint="an issuer is scheme, host and path only"
+        )
+    return url
+
+
+def check_resource(url: str) -> str:
+    """A resource indicator: absolute https URL (http only to loopback), no fragment (RFC 8707 §2)."""
+    from xaa_cli.core.http import require_secure_url
+
+    require_secure_url(url, what="resource")
+    if "#" in url:
+        raise UsageError(f"the resource {url} has a fragment", hint="RFC 8707 resource indicators have none")
+    return url
+
+
+def check_client_id(client_id: str) -> str:
+    if not client_id.strip():
+        raise UsageError("--client-id must not be empty")
+    if client_id != client_id.strip():
+        raise UsageError(
+            f"--client-id {client_id!r} has leading or trailing spaces", hint="check what was pasted"
+        )
+    return client_id
+
+
 def parse_duration(text: str) -> float:
     """``90s``, ``10m``, ``2h``, ``7d``, ``1w`` or combinations such as ``1h30m`` → seconds."""
     compact = text.strip().lower()

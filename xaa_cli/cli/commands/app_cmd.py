@@ -11,17 +11,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from xaa_cli.cli import render
-from xaa_cli.cli.commands.profile import APP_SECRETS, ClientAuthOpt, check_client_auth
+from xaa_cli.cli.commands.profile import APP_SECRETS, ClientAuthOpt, check_client_auth, drop_unused_secret
 from xaa_cli.cli.context import AppContext, get_ctx
 from xaa_cli.cli.inputs import (
     SECRET_METHODS,
     ClientSecretStdinOpt,
     ClientSecretTrapOpt,
     OutputOpt,
+    check_client_id,
+    check_issuer,
+    check_resource,
     obtain_secret,
     refuse_secret_on_argv,
 )
-from xaa_cli.errors import ConfigError, UsageError
+from xaa_cli.errors import ConfigError
 from xaa_cli.storage.config import App, app_for, validate_name, with_app, without_app
 
 if TYPE_CHECKING:
@@ -58,14 +61,11 @@ def build_app(
     scopes: tuple[str, ...] = (),
 ) -> App:
     """Validate the settings of one app and return it (nothing is stored)."""
-    from xaa_cli.core.http import require_secure_url
-
     validate_name("app", alias)
-    require_secure_url(issuer, what="app issuer")
+    check_issuer(issuer, what="app issuer")
     if resource is not None:
-        require_secure_url(resource, what="resource")
-    if not client_id.strip():
-        raise UsageError("--client-id must not be empty")
+        check_resource(resource)
+    check_client_id(client_id)
     return App(
         alias=alias,
         issuer=issuer,
@@ -96,6 +96,8 @@ def install_app(
     )
     if secret is not None:
         actx.secret_store().set(key, secret)  # first: a store failure must leave the config untouched
+    elif old is not None and not needs and old.client_auth in SECRET_METHODS:
+        drop_unused_secret(actx, key)
     config = actx.config()
     actx.save_config(config.with_profile(with_app(profile, app)))
     actx.info(f"saved app {app.alias!r} in profile {profile.name!r}: {app.issuer}, client {app.client_id}")

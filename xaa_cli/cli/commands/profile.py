@@ -17,6 +17,8 @@ from xaa_cli.cli.inputs import (
     ClientSecretStdinOpt,
     ClientSecretTrapOpt,
     OutputOpt,
+    check_client_id,
+    check_issuer,
     obtain_secret,
     refuse_secret_on_argv,
     stdin_is_tty,
@@ -85,16 +87,14 @@ def add(
     client_secret: ClientSecretTrapOpt = None,
 ) -> None:
     """Add a profile. A client secret (client_secret_basic/post) is read from stdin or a hidden prompt."""
-    from xaa_cli.core.http import require_secure_url
     from xaa_cli.storage.secrets import secret_key
 
     refuse_secret_on_argv(client_secret)
     actx = get_ctx(ctx)
     validate_name("profile", name)
     method = check_client_auth(client_auth)
-    require_secure_url(issuer, what="issuer")
-    if not client_id.strip():
-        raise UsageError("--client-id must not be empty")
+    check_issuer(issuer)
+    check_client_id(client_id)
     config = actx.config()
     old = config.profiles.get(name)
     if old is not None and not replace_existing:
@@ -114,11 +114,19 @@ def add(
         profile = replace(old, issuer=issuer, client_id=client_id, client_auth=method)
     if secret is not None:
         actx.secret_store().set(key, secret)  # first: a store failure must leave the config untouched
+    elif old is not None and not needs_secret and old.client_auth in SECRET_METHODS:
+        drop_unused_secret(actx, key)
     config = config.with_profile(profile)
     if make_default or (not config.default_profile and len(config.profiles) == 1):
         config = replace(config, default_profile=name)
     actx.save_config(config)
     _report_added(actx, profile, secret is not None, is_default=config.default_profile == name)
+
+
+def drop_unused_secret(actx: AppContext, key: str) -> None:
+    """After a switch away from a client secret, the stored one would only be a liability."""
+    if actx.secret_store().delete(key):
+        actx.info("deleted the stored client secret, which the new client authentication does not use")
 
 
 def _report_added(actx: AppContext, profile: Profile, stored_secret: bool, *, is_default: bool) -> None:
