@@ -378,6 +378,23 @@ def test_server_down_then_back_on_the_same_state(xaa: Xaa, live: LiveServer) -> 
     assert {app: live.whoami(app, t) for app, t in tokens.items()} == dict.fromkeys(tokens, 401)
 
 
+def test_one_token_while_its_server_is_down_exits_4_and_marks_the_cache(xaa: Xaa, live: LiveServer) -> None:
+    xaa.ok("login")
+    access = token(xaa, "trello")
+    live.stop()
+    result = xaa("revoke", access)
+    assert result.exit_code == 4
+    assert "FAILED" in result.stdout
+    assert "cannot reach" in result.stderr
+    live.start()
+    assert live.whoami("trello", access) == 200  # the report was honest: still live
+    assert token(xaa, "trello") != access  # the marked copy is never served again
+    report = revoke_json(xaa, "--aud", "trello")
+    assert [r["outcome"] for r in report["results"]] == ["revoked", "revoked"]
+    assert cached_aliases(xaa) == []
+    assert live.whoami("trello", access) == 401
+
+
 def test_revocations_survive_a_server_restart(xaa: Xaa, live: LiveServer) -> None:
     xaa.ok("login")
     xaa.ok("login", "--profile", "dev2")

@@ -204,7 +204,7 @@ def revoke_one(actx: AppContext, token: str, target: TokenTarget, *, dry_run: bo
         _record(
             actx, "revoke", target.profile.name, where, None, exc, token=token, jti=target.jti, alias=alias
         )
-        return failed(target.label, where, exc)
+        return _failed_one(actx, token, target.label, where, exc)
     if dry_run:
         return Row(target.label, endpoint.url, "would revoke", f"token_type_hint={target.hint}")
     try:
@@ -212,12 +212,24 @@ def revoke_one(actx: AppContext, token: str, target: TokenTarget, *, dry_run: bo
     except XaaError as exc:
         _record(actx, "revoke", target.profile.name, endpoint.issuer, endpoint, exc, token=token,
                 jti=target.jti, alias=alias)  # fmt: skip
-        return failed(target.label, endpoint.url, exc)
+        return _failed_one(actx, token, target.label, endpoint.url, exc)
     _record(actx, "revoke", target.profile.name, endpoint.issuer, endpoint, None, token=token,
             jti=target.jti, alias=alias)  # fmt: skip
     dropped = actx.token_cache().clear(lambda e: e.access_token == token)
     note = f"fingerprint {token_fingerprint(token)}" + ("; removed from the cache" if dropped else "")
     return Row(target.label, endpoint.url, "revoked", note)
+
+
+def _failed_one(actx: AppContext, token: str, label: str, where: str, exc: XaaError) -> Row:
+    """A cached copy of a token whose revocation failed is marked: never served again, retried by --all."""
+    cache = actx.token_cache()
+    marked = [e.key for e in cache.entries() if e.access_token == token and not e.revocation_failed]
+    for key in marked:
+        cache.mark_revocation_failed(key)
+    row = failed(label, where, exc)
+    if marked:
+        row.detail += "; its cache entry is marked (retried by `xaa revoke --all`)"
+    return row
 
 
 # ----------------------------------------------------------------------------------------- cached tokens
