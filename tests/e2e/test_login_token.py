@@ -263,6 +263,36 @@ def test_expired_id_token_is_renewed_through_the_refresh_token(signed_in: Xaa) -
     assert events[-3:] == ["login_refresh", "token_exchange", "jwt_bearer"]
 
 
+def test_id_token_refused_by_the_idp_is_renewed_once(signed_in: Xaa) -> None:
+    import keyring
+
+    xaa = signed_in
+    good = stored("id_token")
+    assert good
+    header, payload, signature = good.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"  # not expired here, but the IdP must refuse it
+    keyring.set_password("xaa", secret_key("dev", "id_token"), forged)
+    token = xaa.ok("token", "get", "--aud", "trello").stdout.strip()
+    assert xaa.whoami("trello", token).status_code == 200
+    assert stored("id_token") not in (forged, good)
+    events = [(e["event"], e["outcome"]) for e in audit_entries(xaa.home)]
+    assert events[-4:] == [
+        ("token_exchange", "error"), ("login_refresh", "ok"), ("token_exchange", "ok"), ("jwt_bearer", "ok"),
+    ]  # fmt: skip
+
+
+def test_refused_id_token_without_refresh_token_is_login_required(signed_in: Xaa) -> None:
+    import keyring
+
+    good = stored("id_token")
+    assert good
+    keyring.set_password("xaa", secret_key("dev", "id_token"), good[:-4] + "AAAA")
+    keyring.delete_password("xaa", secret_key("dev", "refresh_token"))
+    result = signed_in("token", "get", "--aud", "trello")
+    assert result.exit_code == 7
+    assert "the IdP no longer accepts your sign-in" in result.stderr
+
+
 def test_unrenewable_login_says_run_xaa_login(signed_in: Xaa) -> None:
     import keyring
 

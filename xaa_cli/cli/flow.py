@@ -256,22 +256,46 @@ def run_flow(
     *,
     observer: Observer | None = None,
 ) -> FlowResult:
-    from xaa_cli.core.idjag import get_access_token
+    """Both hops. If the IdP refuses the subject token (``invalid_grant`` at hop 1) although it has not
+    expired here, renew it once through the refresh token (draft §4.4.3); a step-up demand (§9.2) means
+    signing in again."""
+    from xaa_cli.core.idjag import TOKEN_EXCHANGE_HOP, get_access_token
+    from xaa_cli.core.token_endpoint import InsufficientUserAuthentication, InvalidGrant
+    from xaa_cli.storage.secrets import secret_key
 
     # --fresh is about tokens: discovery documents stay cached (an hour), like any OAuth client's.
     token = subject_token(actx, profile)
-    idp_meta = idp_metadata(actx, profile)
-    app_meta = app_metadata(actx, target)
+    idp = idp_endpoint(actx, profile, idp_metadata(actx, profile))
+    app = app_endpoint(actx, profile, target, app_metadata(actx, target))
     audit = actx.audit()
 
     def record(event: str, *, outcome: str = "ok", **fields: Any) -> None:
         audit.record(event, outcome=outcome, profile=profile.name, **fields)
 
-    return get_access_token(
-        actx.http(), idp_endpoint(actx, profile, idp_meta), app_endpoint(actx, profile, target, app_meta),
-        subject_token=token, resource=target.resource, scope=" ".join(scopes) or None,
-        clock=actx.clock, observer=observer, record=record,
-    )  # fmt: skip
+    def attempt(subject: str) -> FlowResult:
+        return get_access_token(
+            actx.http(), idp, app, subject_token=subject, resource=target.resource,
+            scope=" ".join(scopes) or None, clock=actx.clock, observer=observer, record=record,
+        )  # fmt: skip
+
+    try:
+        return attempt(token)
+    except InvalidGrant as exc:
+        if exc.hop != TOKEN_EXCHANGE_HOP:
+            raise
+        refresh = actx.secret_store().get(secret_key(profile.name, "refresh_token"))
+        if not refresh:
+            raise LoginRequired(
+                f"the IdP no longer accepts your sign-in ({exc.description or exc.error})",
+                hint=f"run `xaa login{_profile_flag(actx, profile)}`",
+            ) from exc
+        return attempt(renew_login(actx, profile, refresh).id_token)
+    except InsufficientUserAuthentication as exc:
+        raise LoginRequired(
+            f"the IdP wants a more recent or stronger sign-in before it lets you reach {target.app.alias} "
+            f"({exc.description or exc.error})",
+            hint=f"run `xaa login{_profile_flag(actx, profile)}`, then retry",
+        ) from exc
 
 
 def get_token(

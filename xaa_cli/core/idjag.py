@@ -25,6 +25,7 @@ from xaa_cli.errors import OAuthError, ProtocolError, TokenFormatError
 if TYPE_CHECKING:
     import httpx
 
+TOKEN_EXCHANGE_HOP: Final = "token exchange at the IdP"  # noqa: S105 (a hop name, not a secret)
 DEFAULT_LIFETIME_S: Final = 300  # used only when a server omits expires_in
 Recorder = Callable[..., None]  # AuditLog.record-compatible: (event, *, outcome=..., **fields)
 
@@ -101,7 +102,7 @@ def exchange_for_id_jag(
     observer: Observer | None = None,
 ) -> IdJag:
     """Hop 1: RFC 8693 token exchange for an ID-JAG."""
-    hop = Hop("token exchange at the IdP", idp.credentials.client_id, target or audience, scope)
+    hop = Hop(TOKEN_EXCHANGE_HOP, idp.credentials.client_id, target or audience, scope)
     form = {
         "grant_type": GrantType.TOKEN_EXCHANGE.value,
         "requested_token_type": TokenType.ID_JAG.value,

@@ -175,7 +175,7 @@ def status(ctx: typer.Context, profile: ProfileOpt = None, output: OutputOpt = N
         render.emit_json(info)
         return
     rows = [(k.replace("_", " "), _show(v)) for k, v in info.items()]
-    render.table(actx.out, ("", ""), rows)
+    render.table(actx.out, ("", "value"), rows)
 
 
 def _status(actx: AppContext, profile: str | None) -> dict[str, Any]:
