@@ -200,3 +200,23 @@ def test_device_flow_auto_approve(dev_server: DevServer) -> None:
     started = _device_start(dev_server)
     tokens = _poll(dev_server, started["device_code"]).json()
     assert decode_unverified(tokens["id_token"]).claims["sub"] == "alice"
+
+
+def test_cross_site_form_posts_are_refused(make_dev_server) -> None:
+    server = make_dev_server(auto_approve=None)
+    evil = {"Origin": "https://evil.example"}
+    signed = server.client.post(
+        f"{server.idp_issuer}/authorize", data={**_params(server), "user": "alice"}, headers=evil
+    )
+    assert signed.status_code == 403
+    assert "location" not in signed.headers
+    device = server.client.post(
+        f"{server.idp_issuer}/device", data={"user_code": "BCDF-GHJK", "user": "bob"}, headers=evil
+    )
+    assert device.status_code == 403
+    same_site = server.client.post(
+        f"{server.idp_issuer}/authorize",
+        data={**_params(server), "user": "alice"},
+        headers={"Origin": server.base_url},
+    )
+    assert "code" in _query(same_site)

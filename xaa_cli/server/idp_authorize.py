@@ -55,6 +55,8 @@ def authorize(rt: Runtime, req: Request) -> Response:
         return redirect(
             with_query(redirect_uri, {"error": exc.error, "error_description": exc.description, **back})
         )
+    if req.method == "POST" and pages.cross_site(rt.urls.base, req.headers.get("origin")):
+        return html_response(pages.message_page("Refused", "This form was posted from another site."), 403)
     user = _chosen_user(rt, req)
     if user is None:
         if req.method == "POST" and req.param("decision") == "deny":

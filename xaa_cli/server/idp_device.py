@@ -60,6 +60,8 @@ def device_authorization(rt: Runtime, req: Request) -> Response:
 def verification_page(rt: Runtime, req: Request) -> Response:
     if req.method == "GET":
         return html_response(pages.device_page(rt.policy.users, req.query.get("user_code", "")))
+    if pages.cross_site(rt.urls.base, req.headers.get("origin")):
+        return html_response(pages.message_page("Refused", "This form was posted from another site."), 403)
     code = _normalise(req.param("user_code") or "")
     row = rt.store.one("SELECT * FROM device_codes WHERE user_code = ?", (code,))
     if row is None or row["status"] != "pending" or row["expires_at"] < rt.now():

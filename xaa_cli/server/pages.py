@@ -58,5 +58,11 @@ def device_page(users: Mapping[str, User], user_code: str = "", message: str = "
     return _page("Device sign-in", body)
 
 
+def cross_site(base_url: str, origin: str | None) -> bool:
+    """A form POST from another site (browsers send ``Origin``): refuse it, so a web page cannot sign a
+    user in or approve a device behind their back (login CSRF). Scripts send no ``Origin`` and pass."""
+    return origin is not None and origin != base_url
+
+
 def message_page(title: str, message: str, status_note: str = "") -> str:
     return _page(title, f"<p>{escape(message)}</p><p class='muted'>{escape(status_note)}</p>")
