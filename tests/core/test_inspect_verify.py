@@ -204,9 +204,10 @@ def test_opaque_and_jwe_cannot_be_verified_with_keys() -> None:
     assert "encrypted" in row(report, "signature").detail
 
 
-def test_crit_header_is_not_verified() -> None:
+@pytest.mark.parametrize("crit", [["exp"], None, [], "exp"])
+def test_crit_header_is_not_verified(crit: Any) -> None:
     signer = make_signer("ES256")
-    report = run(signer.token(id_jag_claims(), crit=["exp"]), trusted(signer))
+    report = run(signer.token(id_jag_claims(), crit=crit), trusted(signer))
     assert row(report, "signature").ok is False
     assert "crit" in row(report, "signature").detail
 

@@ -86,10 +86,17 @@ def signature_check(parsed: ParsedToken, kind: TokenKind, trust: TrustedKeys | N
             False,
             "an opaque token has no signature; only its issuer can vouch for it (use --introspect)",
         )
+    if "crit" in parsed.header:
+        # Checked here, not only in jose.verify_signature: there a present-but-null ``crit`` reaches joserfc,
+        # which fails with a TypeError. Any ``crit`` means extensions we do not implement (RFC 7515 §4.1.11).
+        return Check("signature", False, "the token has a 'crit' header parameter xaa does not understand")
     try:
         key = verify_signature(parsed.jws, trust.keys)
     except TokenVerificationError as exc:
         return Check("signature", False, exc.message + _embedded_key_note(parsed.header))
+    except (TypeError, KeyError, AttributeError) as exc:
+        # Defence in depth: a header shape the JOSE library did not expect is a rejection, never a crash.
+        return Check("signature", False, f"the token's header cannot be verified ({type(exc).__name__})")
     kid = key.get("kid")
     return Check(
         "signature",
