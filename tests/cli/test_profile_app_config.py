@@ -570,3 +570,14 @@ def test_switching_away_from_a_secret_deletes_it(runner: CliRunner, memory_keyri
     )  # fmt: skip
     assert switched.exit_code == 0, switched.stderr
     assert memory_keyring.data == {}
+
+
+def test_user_data_is_never_read_as_markup(runner: CliRunner) -> None:
+    client_id = "[bold]agent[/bold]"
+    issuer = "https://idp.example/[red]tenant"
+    result = runner.invoke(app, ["profile", "add", "m", "--issuer", issuer, "--client-id", client_id])
+    assert result.exit_code == 0
+    assert f"{issuer}, client {client_id}" in result.stderr
+    table = runner.invoke(app, ["profile", "list"]).stdout
+    assert client_id in table
+    assert issuer in table

@@ -73,13 +73,18 @@ class AppContext:
         self.output = mode
         return mode
 
+    # Messages are plain text: they carry user data (issuers, client ids, paths) that rich must not read
+    # as markup ("[bold]" in a client id would vanish). No hard line breaks inside paths and URLs either.
     def info(self, message: str) -> None:
         """Progress and notes: stderr, never stdout."""
-        self.err.print(message, soft_wrap=True)  # no hard line breaks inside paths and URLs
+        self.err.print(message, soft_wrap=True, markup=False, highlight=False)
 
     def warn(self, message: str) -> None:
-        text = f"[yellow]warning:[/yellow] {message}" if self.color else f"warning: {message}"
-        self.err.print(text, soft_wrap=True)
+        if self.color:
+            self.err.print("warning:", style="yellow", end=" ", soft_wrap=True)
+            self.err.print(message, soft_wrap=True, markup=False, highlight=False)
+        else:
+            self.err.print(f"warning: {message}", soft_wrap=True, markup=False, highlight=False)
 
     def trace(self, line: str) -> None:
         sys.stderr.write(line + "\n")

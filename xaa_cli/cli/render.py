@@ -50,12 +50,14 @@ def table(
     title: str | None = None,
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title=title, show_lines=False, header_style="bold")
     for name in columns:
         t.add_column(name, overflow="fold")
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        # Cells are data, never markup: a client id like "[bold]x" must print as typed.
+        t.add_row(*(v if isinstance(v, Text) else Text("" if v is None else str(v)) for v in row))
     if console.is_terminal:
         console.print(t)
     else:
