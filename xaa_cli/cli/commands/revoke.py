@@ -88,6 +88,8 @@ def _check_flags(
     user: str | None,
     hint: str | None,
 ) -> None:
+    if at_idp and not client:
+        raise UsageError("--at-idp needs --client CLIENT_ID")
     if token is not None and (all_cached or idp or client or user):
         raise UsageError("give either a TOKEN or --all/--idp/--client/--user, not both")
     if token is None and not (aud or all_cached or idp or client or user):
@@ -101,8 +103,6 @@ def _check_flags(
         raise UsageError(
             "--client needs --at-idp", hint="cutting a client off is done at the IdP: add --at-idp"
         )
-    if at_idp and not client:
-        raise UsageError("--at-idp needs --client CLIENT_ID")
     if hint is not None and token is None:
         raise UsageError("--hint applies to a TOKEN given on the command line")
     if hint is not None and hint not in ("access_token", "refresh_token"):
