@@ -163,36 +163,27 @@ def sign_in(base: str, client: tuple[str, str]) -> str:
     return str(httpx.post(f"{base}/idp/token", data=data, auth=client).json()["id_token"])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--requests", type=int, default=4000, help="per phase")
-    parser.add_argument("--duration", type=float, default=30.0, help="max seconds per phase")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--alg", default="ES256", help="signing algorithm of the IdP and apps")
-    args = parser.parse_args()
+def run_once(workers: int, alg: str, requests: int, concurrency: int, duration: float) -> tuple[Phase, Phase]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         policy = None
-        if args.alg != "ES256":
+        if alg != "ES256":
             import tomli_w
 
             from xaa_cli.server.policy import DEFAULT_POLICY, policy_to_dict
 
             data = policy_to_dict(DEFAULT_POLICY)
-            data["options"]["signing_alg"] = args.alg
+            data["options"]["signing_alg"] = alg
             policy = home / "policy.toml"
             policy.write_text(tomli_w.dumps(data))
-        proc, base = start_server(home, args.workers, policy)
+        proc, base = start_server(home, workers, policy)
         try:
             stored = json.loads((home / "state" / "secrets.json").read_text())
             idp = ("xaa-agent", stored["profile/dev/client_secret"])
             app = ("xaa-agent-at-trello", stored["profile/dev/app/trello/client_secret"])
             id_token = sign_in(base, idp)
-            host = urlsplit(base).netloc
-            hostname, port = urlsplit(base).hostname or "127.0.0.1", urlsplit(base).port or 80
+            parts = urlsplit(base)
+            host, hostname, port = parts.netloc, parts.hostname or "127.0.0.1", parts.port or 80
             te_form = {
                 "grant_type": TE,
                 "requested_token_type": "urn:ietf:params:oauth:token-type:id-jag",
@@ -203,32 +194,45 @@ def main() -> None:
             }
             te_request = build_request(host, "/idp/token", te_form, idp)
             te = asyncio.run(
-                run_phase(
-                    "token exchange",
-                    hostname,
-                    port,
-                    [te_request] * args.requests,
-                    args.concurrency,
-                    args.duration,
-                )
+                run_phase("token exchange", hostname, port, [te_request] * requests, concurrency, duration)
             )
             grants = [json.loads(b)["access_token"] for b in te.bodies]
             jb_requests = [
                 build_request(host, "/apps/trello/token", {"grant_type": JB, "assertion": g}, app)
                 for g in grants
             ]
-            jb = asyncio.run(
-                run_phase("jwt-bearer", hostname, port, jb_requests, args.concurrency, args.duration)
-            )
+            jb = asyncio.run(run_phase("jwt-bearer", hostname, port, jb_requests, concurrency, duration))
         finally:
             proc.terminate()
             proc.communicate(timeout=20)
-    print(
-        f"xaa dev serve on {base}: workers={args.workers} alg={args.alg} concurrency={args.concurrency} "
-        f"SQLite WAL synchronous=NORMAL, {os.cpu_count()} CPUs (load generator on the same machine)"
+    return te, jb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    print(te.report())
-    print(jb.report())
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=4000, help="per phase")
+    parser.add_argument("--duration", type=float, default=30.0, help="max seconds per phase")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--alg", default="ES256", help="signing algorithm of the IdP and apps")
+    parser.add_argument(
+        "--matrix", action="store_true", help="compare workers 1/2 x ES256/RS256 side by side"
+    )
+    args = parser.parse_args()
+    runs = [(w, a) for w in (1, 2) for a in ("ES256", "RS256")] if args.matrix else [(args.workers, args.alg)]
+    print(
+        f"xaa dev serve, {args.concurrency} concurrent clients, SQLite WAL synchronous=NORMAL, "
+        f"{os.cpu_count()} CPUs shared with the load generator; load average before: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    for workers, alg in runs:
+        te, jb = run_once(workers, alg, args.requests, args.concurrency, args.duration)
+        print(f"-- workers={workers} alg={alg}")
+        print(te.report())
+        print(jb.report())
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
