@@ -141,7 +141,7 @@ def verify_signature(
     from xaa_cli.core.keys import dumps_jwk, imported_key
 
     alg = check_alg(decoded.header, algorithms)
-    if decoded.header.get("crit"):
+    if "crit" in decoded.header:  # present at all, even null or []: extensions we do not implement
         raise TokenVerificationError("the token has 'crit' header parameters xaa does not understand")
     key_dict = select_key(decoded.header, jwks)
     try:
