@@ -123,3 +123,65 @@ def test_bad_baseline_is_a_usage_error(
     result = runner.invoke(app, ["scan", str(root), "--baseline", str(bad)])
     assert result.exit_code == 2
     assert "not an xaa scan baseline" in result.stderr
+
+
+ACME_RULE = """
+[[rules]]
+id = "acme-token"
+provider = "acme"
+description = "ACME internal token"
+regex = '''\\b(acme_[a-z0-9]{24})\\b'''
+keywords = ["acme_"]
+positive = ["t = acme_0123456789abcdefghijklmn"]
+negative = ["t = acme_short"]
+"""
+
+
+def test_rules_file_adds_and_overrides(runner: CliRunner, tmp_path: Path) -> None:
+    fake = Fakes(12)
+    token = "acme_" + fake.text("abcdefghijklmnopqrstuvwxyz0123456789", 24)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text(f'A = "{token}"\nG = "{fake.github()}"\n')
+    rules = tmp_path / "rules.toml"
+    # same id as a built-in: the user's version replaces it (here: never matches)
+    rules.write_text(
+        ACME_RULE + "\n[[rules]]\nid = \"github-pat\"\nregex = '''NEVER(x)'''\nkeywords = [\"never\"]\n"
+    )
+    result = runner.invoke(app, ["scan", str(tmp_path / "src"), "--rules", str(rules), "-o", "json"])
+    assert result.exit_code == 1, result.output
+    findings = json.loads(result.stdout)["findings"]
+    assert [(f["rule_id"], f["provider"]) for f in findings] == [("acme-token", "acme")]
+    assert findings[0]["replacement"]  # unknown provider: the generic hint
+
+
+def test_invalid_rules_file_is_a_config_error(runner: CliRunner, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rules]]\nid = "bad"\nregex = "([unclosed"\n')
+    result = runner.invoke(app, ["scan", str(tmp_path), "--rules", str(rules)])
+    assert result.exit_code == 3
+    assert "rule bad" in result.stderr
+    assert "regex" in result.stderr
+    rules.write_text('[[rules]]\nid = "x1"\nregex = "a"\nsurprise = 1\n')
+    assert "unknown field" in runner.invoke(app, ["scan", str(tmp_path), "--rules", str(rules)]).stderr
+
+
+def test_config_scan_section(runner: CliRunner, tmp_path: Path, isolated_home: Path) -> None:
+    fake = Fakes(13)
+    token = "acme_" + fake.text("abcdefghijklmnopqrstuvwxyz0123456789", 24)
+    root = tmp_path / "src"
+    (root / "fixtures").mkdir(parents=True)
+    (root / "a.py").write_text(f'A = "{token}"\nS = "{fake.stripe()}"\n')
+    (root / "fixtures" / "b.py").write_text(f'G = "{fake.github()}"\n')
+    config = isolated_home / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    inline = ACME_RULE.replace("[[rules]]", "[[scan.rules]]")
+    config.write_text(
+        '[scan]\ndisabled_rules = ["stripe-secret-key"]\nexclude_paths = ["fixtures/"]\nexit_code = 9\n'
+        + inline
+    )
+    result = runner.invoke(app, ["scan", str(root), "-o", "json"], env={"XAA_CONFIG": str(config)})
+    assert result.exit_code == 9, result.output
+    assert [f["rule_id"] for f in json.loads(result.stdout)["findings"]] == ["acme-token"]
+    config.write_text("[scan]\nmax_file_size = []\n")
+    bad = runner.invoke(app, ["scan", str(root)], env={"XAA_CONFIG": str(config)})
+    assert bad.exit_code == 3

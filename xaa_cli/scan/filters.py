@@ -15,6 +15,7 @@ _PLACEHOLDER: Final = re.compile(
         \$\{?[\w.:-]+\}?                      # $VAR ${VAR} ${VAR:-x}
       | \$\(.*\)                              # $(command)
       | \{\{.*\}\}                            # {{ template }}
+      | \{[\w.\[\]'"-]*\}                      # {name} (format strings, f-strings)
       | \$\{\{.*\}\}                          # ${{ secrets.X }}
       | <[^<>]*>                              # <your-token>
       | %[\w()]*%?[sd]?                       # %VAR% %s %(name)s
@@ -40,6 +41,7 @@ _INTEGRITY: Final = re.compile(rb"^(?:sha(?:1|256|384|512)-)[A-Za-z0-9+/=]{20,}$
 _IDENTIFIER: Final = re.compile(
     rb"""(?x)^(?:
         [A-Za-z_]\w*(?:(?:\.|->|::)[A-Za-z_]\w*)+(?:\(\))?   # self.password, a->b, config.value()
+      | [A-Za-z_][\w.]*\([^()]*\)                          # get_token(), os.getenv("X")
       | [a-z]+(?:_[a-z]+)+                                # snake_case
       | [a-z]+(?:[A-Z][a-z]+)+                            # camelCase
       | (?:[A-Z][a-z]+){2,}                               # PascalCase

@@ -160,6 +160,7 @@ class CatFile:
         return stdin, stdout
 
     def close(self) -> None:
-        stdin, _ = self._pipes()
+        stdin, stdout = self._pipes()
         stdin.close()
         self._proc.wait()
+        stdout.close()

@@ -137,9 +137,10 @@ class Scanner:
         results: Iterator[tuple[list[RawHit], ScanStats]]
         if jobs <= 1 or total < PARALLEL_THRESHOLD or len(batches) < 2:
             worker.init(*init_args)
-            results = (func(b) for b in batches)
-            hits = self._collect(results, batches, size_of, stats, progress, total)
-            return hits
+            try:
+                return self._collect((func(b) for b in batches), batches, size_of, stats, progress, total)
+            finally:
+                worker.finish()
         with _context().Pool(min(jobs, len(batches)), initializer=worker.init, initargs=init_args) as pool:
             results = pool.imap(func, batches)
             hits = self._collect(results, batches, size_of, stats, progress, total)

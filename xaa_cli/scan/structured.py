@@ -19,8 +19,9 @@ Candidate = tuple[int, int, bytes]
 _DOC_SPLIT: Final = re.compile(rb"^---[^\n]*$", re.MULTILINE)
 _KIND_SECRET: Final = re.compile(rb"^kind:\s*[\"']?Secret[\"']?\s*$", re.MULTILINE)
 _BLOCK: Final = re.compile(rb"^([ \t]*)(data|stringData):[ \t]*$", re.MULTILINE)
+# key: "quoted" | 'quoted' | plain (a '#' inside a plain value is data; after whitespace it is a comment)
 _ENTRY: Final = re.compile(
-    rb"^([ \t]+)([\w.-]+):[ \t]*(?:[\"']([^\"'\n]*)[\"']|([^\s#\"'][^\s#]*))[ \t]*(?:#.*)?$"
+    rb"""^([ \t]+)([\w.-]+):[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s#"'][^\s]*))[ \t]*(?:\#.*)?$"""
 )
 _NOT_SECRET_KEY: Final = re.compile(
     rb"(?i)^(?:user(?:name)?|login|email|host(?:name)?|port|db|database|namespace|url|endpoint|region)$"
@@ -50,7 +51,7 @@ def _doc_values(doc: bytes, base: int) -> Iterator[Candidate]:
             if line.strip() and (not entry or len(entry.group(1)) <= indent):
                 break
             if entry and not _NOT_SECRET_KEY.match(entry.group(2)):
-                group = 3 if entry.group(3) is not None else 4
+                group = next(g for g in (3, 4, 5) if entry.group(g) is not None)
                 value = entry.group(group)
                 secret = _decode(value) if encoded else value
                 if secret:

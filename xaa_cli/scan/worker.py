@@ -43,6 +43,11 @@ def init(ruleset: RuleSet, max_size: int, top: str | None = None) -> None:
     _STATE.engine = Engine(ruleset.rules)
     _STATE.max_size = max_size
     _STATE.top = Path(top) if top else None
+    finish()
+
+
+def finish() -> None:
+    """Release the ``git cat-file`` process (pool workers get this for free when they exit)."""
     if _STATE.cat is not None:
         _STATE.cat.close()
     _STATE.cat = None
