@@ -64,11 +64,17 @@ def test_hostile_jwt_payloads(dev_server: DevServer) -> None:
         assert response.status_code == 400, assertion[:20]
 
 
-def test_unknown_app_and_methods(dev_server: DevServer) -> None:
-    assert (
-        dev_server.client.post(f"{dev_server.base_url}/apps/nope/token", data={"a": "b"}).status_code == 404
-    )
-    assert dev_server.client.get(f"{dev_server.idp_issuer}/token").status_code == 405
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("POST", "/apps/nope/token", 404), ("GET", "/nowhere", 404), ("GET", "/idp/token", 405)],
+)
+def test_unknown_app_path_and_method_answer_json(
+    dev_server: DevServer, method: str, path: str, status: int
+) -> None:
+    response = dev_server.client.request(method, dev_server.base_url + path)
+    assert response.status_code == status
+    assert response.json()["error"] in ("not_found", "method_not_allowed")
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_unknown_grant_type(dev_server: DevServer) -> None:

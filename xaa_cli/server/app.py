@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
 from starlette.routing import Route
@@ -168,6 +169,17 @@ def _routes(rt: Runtime) -> list[Route]:
     ]
 
 
+async def _http_error(_: StarletteRequest, exc: Exception) -> StarletteResponse:
+    """Routing errors (unknown path 404, wrong method 405) as JSON too, never an HTML or text page."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    error = {404: "not_found", 405: "method_not_allowed"}.get(status, "invalid_request")
+    headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else {}
+    response = json_response(
+        {"error": error, "error_description": str(getattr(exc, "detail", error))}, status, headers=headers
+    )
+    return StarletteResponse(response.body, response.status, dict(response.headers), response.media_type)
+
+
 def create_app(settings: ServerSettings) -> Starlette:
     """The reference IdP, every app's authorization server and every app's API, as one ASGI app."""
     rt = Runtime(settings)
@@ -181,6 +193,8 @@ def create_app(settings: ServerSettings) -> Starlette:
         yield
         rt.store.close()
 
-    starlette = Starlette(routes=_routes(rt), lifespan=lifespan)
+    starlette = Starlette(
+        routes=_routes(rt), lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+    )
     starlette.state.runtime = rt
     return starlette
