@@ -267,6 +267,22 @@ def test_cutting_off_a_client_at_the_idp(xaa: Xaa, live: LiveServer) -> None:
     assert revoke_json(xaa, "--client", AGENT, "--at-idp")["still_live"] == []
 
 
+def test_a_token_is_revoked_only_with_its_own_clients_credentials(xaa: Xaa, live: LiveServer) -> None:
+    # RFC 7009 §2.1: another client's revocation request is answered 200 and changes nothing, so xaa must
+    # never send it (a "revoked" report would be a lie).
+    xaa.ok("login", "--profile", "dev2")
+    theirs = token(xaa, "trello", "--profile", "dev2")
+    xaa.ok("token", "clear")  # xaa must now place the token from its claims alone
+    for args in (("--profile", "dev"), ("--aud", "trello", "--profile", "dev")):
+        refused = xaa("revoke", theirs, *args)
+        assert refused.exit_code == 2, refused.stderr
+        assert "issued to client 'agent2-at-trello'" in refused.stderr
+    assert live.whoami("trello", theirs) == 200
+    (row,) = revoke_json(xaa, theirs)["results"]
+    assert row["outcome"] == "revoked"
+    assert live.whoami("trello", theirs) == 401
+
+
 def test_dry_run_changes_nothing_at_the_idp(xaa: Xaa, live: LiveServer) -> None:
     xaa.ok("login")
     access = token(xaa, "slack")

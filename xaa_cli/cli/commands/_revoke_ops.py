@@ -13,16 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from xaa_cli.errors import ConfigError, TokenError, UsageError, XaaError
+from xaa_cli.errors import ConfigError, XaaError
 
 if TYPE_CHECKING:
+    from xaa_cli.cli.commands._revoke_target import TokenTarget
     from xaa_cli.cli.context import AppContext
     from xaa_cli.core.token_endpoint import Endpoint
     from xaa_cli.storage.config import Profile
     from xaa_cli.storage.token_cache import CachedToken
 
 PENDING_REFRESH: Final = "refresh_token_unrevoked"  # secret-store name of a refresh token awaiting revocation
-ID_JAG_TYP: Final = "oauth-id-jag+jwt"
 
 
 @dataclass
@@ -101,92 +101,6 @@ def _sleep(seconds: float) -> None:
 
 
 # ----------------------------------------------------------------------------------------- one token
-@dataclass(frozen=True, slots=True)
-class TokenTarget:
-    label: str
-    profile: Profile
-    app: str | None  # alias or issuer; None = the profile's IdP
-    hint: str
-    jti: str | None = None
-
-
-def _claims(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    from xaa_cli.core.jose import decode_unverified
-    from xaa_cli.errors import TokenFormatError
-
-    try:
-        decoded = decode_unverified(token)
-    except TokenFormatError:
-        return None
-    return decoded.header, decoded.claims
-
-
-def resolve_token(
-    actx: AppContext, token: str, *, profile_name: str | None, aud: str | None, hint: str | None
-) -> TokenTarget:
-    """Where ``token`` was issued: ``--aud``, else its ``iss``/``aud`` claims, else the local cache and
-    sign-ins, else ``--profile`` (the IdP). Never guesses between two servers."""
-    parsed = _claims(token)
-    header, claims = parsed or ({}, {})
-    if str(header.get("typ", "")).lower() in (ID_JAG_TYP, "application/" + ID_JAG_TYP):
-        raise TokenError(
-            "an ID-JAG cannot be revoked: the draft defines no revocation for it, it expires at its exp",
-            hint="revoke the access tokens it produced (`xaa revoke --aud APP`) or disable the client "
-            "at the IdP (`xaa revoke --client ID --at-idp`)",
-        )
-    jti = claims.get("jti") if isinstance(claims.get("jti"), str) else None
-    if aud:
-        profile = actx.profile(profile_name)
-        return TokenTarget(f"access token at {aud}", profile, aud, hint or "access_token", jti)
-    config = actx.config()
-    named = profile_name or actx.profile_name
-    profiles = [config.profile(named)] if named else list(config.profiles.values())
-    iss = claims.get("iss")
-    if isinstance(iss, str):
-        found = _by_issuer(profiles, iss, claims, hint, jti)
-        if found is not None:
-            return found
-        raise UsageError(
-            f"the token was issued by {iss}, which no profile knows",
-            hint="pass --aud with the app's alias or issuer URL, or --profile for the IdP",
-        )
-    for entry in actx.token_cache().entries():
-        if entry.access_token == token and entry.profile in config.profiles:
-            app = entry.alias or entry.audience
-            profile = config.profiles[entry.profile]
-            return TokenTarget(f"access token at {app}", profile, app, hint or "access_token", jti)
-    if named:
-        profile = config.profile(named)
-        return TokenTarget(
-            f"refresh token at the IdP of {profile.name}", profile, None, hint or "refresh_token"
-        )
-    raise UsageError(
-        "this token is opaque and not in the local cache: xaa cannot tell which server issued it",
-        hint="pass --aud ALIAS for an app's token, or --profile P for a token issued by P's IdP",
-    )
-
-
-def _by_issuer(
-    profiles: list[Profile], iss: str, claims: dict[str, Any], hint: str | None, jti: str | None
-) -> TokenTarget | None:
-    for profile in profiles:
-        if profile.issuer == iss:
-            if claims.get("aud") == profile.client_id and "scope" not in claims:
-                raise TokenError(
-                    "this is an ID token: it cannot be revoked (OIDC defines no revocation for ID tokens)",
-                    hint="`xaa revoke --idp` forgets it and revokes the refresh token that renews it",
-                )
-            return TokenTarget(
-                f"token at the IdP of {profile.name}", profile, None, hint or "access_token", jti
-            )
-        for app in profile.apps.values():
-            if app.issuer == iss:
-                return TokenTarget(
-                    f"access token at {app.alias}", profile, app.alias, hint or "access_token", jti
-                )
-    return None
-
-
 def revoke_one(actx: AppContext, token: str, target: TokenTarget, *, dry_run: bool) -> Row:
     from xaa_cli.storage.audit import token_fingerprint
 

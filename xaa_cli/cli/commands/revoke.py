@@ -123,8 +123,9 @@ def _one_token(
     actx: AppContext, token: str, profile: str | None, aud: str | None, hint: str | None, dry_run: bool
 ) -> Row:
     from xaa_cli.cli.commands import _revoke_ops as ops
+    from xaa_cli.cli.commands._revoke_target import resolve_token
 
-    target = ops.resolve_token(actx, token, profile_name=profile, aud=aud, hint=hint)
+    target = resolve_token(actx, token, profile_name=profile, aud=aud, hint=hint)
     return ops.revoke_one(actx, token, target, dry_run=dry_run)
 
 
