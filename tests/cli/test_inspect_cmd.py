@@ -138,6 +138,9 @@ def test_failed_checks_exit_1_and_explain(runner: CliRunner, tmp_path: Path) -> 
     token = id_jag(signer, exp=int(NOW) - 3 * 3600, iat=int(NOW) - 3 * 3600 - 300)
     result = invoke(runner, "inspect", token, "--jwks", jwks_file(tmp_path, signer), "--aud", "https://other")
     assert result.exit_code == 1
+    assert (
+        result.stdout.splitlines()[0] == "INVALID: the signature is genuine, but 2 check(s) failed: aud, exp"
+    )
     assert "expired 3h ago" in result.stdout
     assert "not the expected https://other" in result.stdout
     assert "check(s) failed: aud, exp" in result.stderr

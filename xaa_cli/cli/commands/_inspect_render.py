@@ -24,10 +24,14 @@ STYLES: Final = {True: "green", False: "red", None: "yellow"}
 
 
 def first_line(report: Report) -> str:
-    """Said plainly, first: was the signature verified?"""
-    if report.verified:
-        return f"VERIFIED: {_signature_detail(report)}"
-    return f"NOT VERIFIED: {report.verification_note}"
+    """Said plainly, first: was the signature verified, and (if so) did everything else pass?"""
+    if not report.verified:
+        return f"NOT VERIFIED: {report.verification_note}"
+    failed = list(dict.fromkeys(c.name for c in report.failed))
+    if failed:
+        # A genuine signature on an expired or misdirected token must not read as a green light.
+        return f"INVALID: the signature is genuine, but {len(failed)} check(s) failed: {', '.join(failed)}"
+    return f"VERIFIED: {_signature_detail(report)}"
 
 
 def _signature_detail(report: Report) -> str:
@@ -36,9 +40,8 @@ def _signature_detail(report: Report) -> str:
 
 def print_report(console: Console, report: Report, token: str) -> None:
     # soft_wrap: the verdict stays ONE line, whatever the terminal width, so `head -1` always gets it.
-    console.print(
-        Text(first_line(report), style="bold green" if report.verified else "bold red"), soft_wrap=True
-    )
+    style = "bold green" if report.verified and not report.failed else "bold red"
+    console.print(Text(first_line(report), style=style), soft_wrap=True)
     console.print(Text(f"Kind: {KIND_LABELS[report.kind]} — {report.kind_reason}"))
     if report.kind is TokenKind.OPAQUE:
         console.print(_opaque_panel(token))
