@@ -67,7 +67,7 @@ def _validate_and_issue(
         options=rt.options,
     )
     fields.update(subject=claims["sub"], jti=claims["jti"])
-    jkt = _binding(rt, req, claims, grant_type)
+    jkt = _binding(rt, req, app, claims, grant_type)
     if claims["sub"] not in rt.policy.users:
         raise invalid_grant("the ID-JAG subject is not a user of this app")
     resource = _resource(rt, app, claims, req.params("resource"))
@@ -81,7 +81,7 @@ def _validate_and_issue(
         return _issue(rt, app, auth.client_id, claims, scope, resource, jkt, fields)
 
 
-def _binding(rt: Runtime, req: Request, claims: dict[str, Any], grant_type: str) -> str | None:
+def _binding(rt: Runtime, req: Request, app: AppSpec, claims: dict[str, Any], grant_type: str) -> str | None:
     """§9.8.1.2: ``cnf.jkt`` needs a matching proof; a proof without ``cnf`` may bind the token."""
     cnf = claims.get("cnf")
     bound = cnf.get("jkt") if isinstance(cnf, dict) else None
@@ -97,7 +97,6 @@ def _binding(rt: Runtime, req: Request, claims: dict[str, Any], grant_type: str)
         raise invalid_grant("the DPoP proof key does not match the ID-JAG cnf.jkt")
     if grant_type == JWT_DPOP and jkt is None:
         raise invalid_request("the jwt-dpop grant needs a DPoP proof")
-    app = rt.policy.apps[req.path_params["name"]]
     if app.require_dpop and jkt is None:
         raise invalid_grant(f"{app.name} requires sender-constrained (DPoP) access tokens")
     return jkt if (bound is not None or rt.options.dpop_bound_when_proof) else None
