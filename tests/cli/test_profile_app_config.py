@@ -581,3 +581,10 @@ def test_user_data_is_never_read_as_markup(runner: CliRunner) -> None:
     table = runner.invoke(app, ["profile", "list"]).stdout
     assert client_id in table
     assert issuer in table
+
+
+def test_a_single_profile_without_default_is_marked(runner: CliRunner, isolated_home: Path) -> None:
+    isolated_home.mkdir()
+    (isolated_home / "config.toml").write_text('[profiles.solo]\nissuer = "https://i"\nclient_id = "c"\n')
+    [row] = json.loads(runner.invoke(app, ["profile", "list", "-o", "json"]).stdout)
+    assert row["default"] is True

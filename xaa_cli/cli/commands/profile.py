@@ -146,7 +146,9 @@ def list_profiles(ctx: typer.Context, output: OutputOpt = None) -> None:
     actx = get_ctx(ctx)
     mode = actx.output_mode(output, ("table", "json"), "table")
     config = actx.config()
-    rows = [_profile_row(p, p.name == config.default_profile) for p in config.profiles.values()]
+    # With no default_profile, a single profile is the one every command uses: mark it too.
+    implicit = config.default_profile is None and len(config.profiles) == 1
+    rows = [_profile_row(p, implicit or p.name == config.default_profile) for p in config.profiles.values()]
     if mode == "json":
         render.emit_json(rows)
         return
