@@ -214,10 +214,8 @@ def _profile_plan(
         expected = aud if aud else (prof.client_id if kind is TokenKind.ID_TOKEN else None)
     elif chosen == app.issuer:
         expected = app.resource  # an access token from the app's AS is for its resource
-    else:
-        expected = (
-            prof.client_id if kind is TokenKind.ID_TOKEN else app.issuer
-        )  # an ID-JAG is for the app's AS
+    else:  # from the IdP: an ID-JAG is for the app's AS, an ID token for this client
+        expected = prof.client_id if kind is TokenKind.ID_TOKEN else app.issuer
     return TrustPlan(trust.keys_from_issuer(actx.http(), chosen), expected)
 
 
@@ -227,27 +225,17 @@ def _profile_plan(
 def run_introspection(
     actx: AppContext, report: Report, token: str, prof: Profile, app: App, now: float
 ) -> None:
-    from xaa_cli.core.constants import ClientAuthMethod
+    from xaa_cli.cli.flow import Target, app_endpoint, metadata_cache
     from xaa_cli.core.discovery import fetch_server_metadata
     from xaa_cli.core.inspect import introspect
-    from xaa_cli.core.keys import loads_jwk
     from xaa_cli.errors import ProtocolError
-    from xaa_cli.storage.secrets import secret_key
 
-    metadata = fetch_server_metadata(actx.http(), app.issuer)
+    metadata = fetch_server_metadata(actx.http(), app.issuer, cache=metadata_cache(actx))
     endpoint = metadata.endpoint("introspection_endpoint")
     if endpoint is None:
         raise ProtocolError(f"the authorization server {app.issuer} offers no introspection_endpoint")
-    store = actx.secret_store()
-    secret = private = None
-    if app.client_auth in ("client_secret_basic", "client_secret_post"):
-        secret = store.get(secret_key(prof.name, "client_secret", app=app.alias))
-    elif app.client_auth == "private_key_jwt":
-        stored = store.get(secret_key(prof.name, "private_key", app=app.alias)) or store.get(
-            secret_key(prof.name, "private_key")
-        )
-        private = loads_jwk(stored) if stored else None
-    creds = introspect.ClientCredentials(app.client_id, ClientAuthMethod(app.client_auth), secret, private)
+    # The same credentials `xaa token get` uses at this app (secret store names per the team contract).
+    creds = app_endpoint(actx, prof, Target(app, app.resource), metadata).credentials
     answer = introspect.introspect(actx.http(), endpoint, token, creds, issuer=app.issuer, clock=actx.clock)
     report.introspection = introspect.scrubbed(answer)
     report.checks.append(introspect.introspection_check(answer, now))
