@@ -1,0 +1,76 @@
+"""``xaa demo``: watch the whole Cross-App Access flow run, narrated hop by hop, in a few seconds.
+
+It starts the reference IdP and app servers (what ``xaa dev serve`` runs) on a free loopback port, with a
+throw-away xaa home, and walks through sign-in, both hops, the API call, inspect, the IdP's audit trail,
+revocation and a refused request, each through the code the real commands run. The narration is the
+product, so it goes to stdout; nothing touches the network beyond 127.0.0.1 and nothing is left behind
+unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from xaa_cli.cli.context import get_ctx
+
+if TYPE_CHECKING:
+    from xaa_cli.cli.demo.narrate import Narrator
+
+EPILOG = """[bold]Examples[/bold]
+
+  [cyan]xaa demo[/cyan]                 run the demo, leave nothing behind
+  [cyan]xaa demo --keep[/cyan]          keep the throw-away home and continue by hand
+  [cyan]xaa demo | less -R[/cyan]       read it at your pace
+"""
+
+
+def demo(
+    ctx: typer.Context,
+    keep: Annotated[
+        bool,
+        typer.Option("--keep", help="Keep the throw-away xaa home and print how to continue by hand."),
+    ] = False,
+) -> None:
+    """Run the whole flow against throw-away reference servers: sign-in, ID-JAG, access token, API call,
+    inspect, audit, revoke and a refused request — each hop explained."""
+    from xaa_cli.cli.demo.narrate import Narrator
+    from xaa_cli.cli.demo.sandbox import Sandbox
+    from xaa_cli.cli.demo.scenario import Demo
+
+    actx = get_ctx(ctx)
+    say = Narrator(actx.out)
+    started = time.monotonic()
+    with Sandbox(clock=actx.clock, color=actx.color, keep=keep) as box:
+        Demo(box, say).run()
+        home, port = box.home, box.base_url.rsplit(":", 1)[1]
+    elapsed = time.monotonic() - started
+    if keep:
+        _continue_by_hand(say, str(home), port, elapsed)
+    else:
+        say.note(f"Done in {elapsed:.1f} s. The servers are stopped and {home} is deleted: nothing is left.")
+        say.note("Next: `xaa demo --keep` to continue by hand, or `xaa dev serve` + `xaa login` for real.")
+
+
+def _continue_by_hand(say: Narrator, home: str, port: str, elapsed: float) -> None:
+    quoted = shlex.quote(home)
+    say.panel(
+        f"Done in {elapsed:.1f} s — the home is kept: continue by hand",
+        [
+            ("1", f"export XAA_HOME={quoted}"),
+            ("2", f"xaa dev serve --port {port} &    # the same servers, state and credentials"),
+            ("3", "xaa login                 # the browser shows the IdP's sign-in page"),
+            ("4", "xaa token get --aud trello --scope board:write"),
+            ("5", "xaa token list; xaa audit; xaa dev audit"),
+            ("6", 'xaa inspect "$(xaa token get --aud trello)" --profile dev --aud trello'),
+            ("clean up", f"rm -rf {quoted}; unset XAA_HOME"),
+        ],
+        footer='secrets live in a 0600 file store inside that home (secret_store = "file")',
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo", epilog=EPILOG)(demo)
