@@ -433,3 +433,24 @@ def test_reference_server_profile_trust_and_introspection(runner: CliRunner, ref
     )
     assert wrong_app.exit_code == 1  # slack's AS does not know trello's token: active false is a result
     assert "inactive" in wrong_app.stdout
+
+
+@pytest.mark.loopback
+def test_reference_server_introspection_with_private_key_jwt(runner: CliRunner, reference: Any) -> None:
+    from dataclasses import replace
+
+    from tests.support.server import provision
+    from xaa_cli.storage.config import load_config, with_app
+
+    profile = provision(reference)
+    keyed = replace(profile.apps["trello"], client_auth="private_key_jwt")  # the profile's key signs
+    config = load_config(paths.config_file())
+    save_config(config.with_profile(with_app(profile, keyed)), paths.config_file())
+    access = reference_tokens(reference)["access"]
+    result = runner.invoke(app, ["inspect", access, "--profile", "dev", "--aud", "trello", "--introspect"])
+    assert result.exit_code == 0, result.output
+    assert "✓  introspection  active: sub=alice" in result.stdout
+    keyring.delete_password(SERVICE, secret_key("dev", "private_key"))  # no key: no silent fallback
+    keyless = runner.invoke(app, ["inspect", access, "--profile", "dev", "--aud", "trello", "--introspect"])
+    assert keyless.exit_code == 3
+    assert "no private key is stored" in keyless.stderr
