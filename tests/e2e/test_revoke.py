@@ -332,6 +332,17 @@ def test_idp_revocation_means_login_again(xaa: Xaa, live: LiveServer) -> None:
     assert token(xaa, "slack")
 
 
+def test_verbose_trace_shows_neither_the_token_nor_the_admin_credential(xaa: Xaa, live: LiveServer) -> None:
+    xaa.ok("login")
+    access = token(xaa, "trello")
+    result = xaa.ok("-v", "revoke", access)
+    assert "/apps/trello/revoke" in result.stderr  # the trace is on
+    assert access not in result.stderr + result.stdout
+    admin = xaa.ok("-v", "revoke", "--user", "alice")
+    assert "/idp/admin/users/alice/revoke-refresh-tokens" in admin.stderr
+    assert live.admin_token not in admin.stderr + admin.stdout
+
+
 # ----------------------------------------------------------------------------------------- failures
 def test_unreachable_app_leaves_its_entry_marked_and_reported(xaa: Xaa, live: LiveServer) -> None:
     xaa.ok("login")
