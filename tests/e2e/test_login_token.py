@@ -234,6 +234,10 @@ def test_cache_hit_makes_no_network_call_and_fresh_bypasses(signed_in: Xaa) -> N
     fresh = xaa.ok("token", "get", "--aud", "trello", "-s", "board:write", "--fresh").stdout
     assert fresh != first
     assert len(xaa.requests) > before
+    events = [e["event"] for e in audit_entries(xaa.home)]
+    assert events.count("token_cache_hit") == 1
+    cached = xaa.json("status")["cached_tokens"]
+    assert cached == [{"app": "trello", "scope": "board:write", "expires_in": 600}]
     listed = xaa.json("token", "list")
     assert len(listed) == 1
     assert listed[0]["scope"] == "board:write"

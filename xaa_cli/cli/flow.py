@@ -312,6 +312,12 @@ def get_token(
     if not fresh:
         hit = cache.get(profile.name, target.audience, target.resource, scopes)
         if hit is not None:
+            from xaa_cli.core.redact import fingerprint
+
+            actx.audit().record(
+                "token_cache_hit", profile=profile.name, issuer=target.audience, audience=target.resource,
+                scope=hit.scope, jti=hit.id_jag_jti, token_fingerprint=fingerprint(hit.access_token, 16),
+            )  # fmt: skip
             return hit, None
     result = run_flow(actx, profile, target, scopes, observer=observer)
     access = result.access

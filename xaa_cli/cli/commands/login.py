@@ -207,11 +207,17 @@ def _status(actx: AppContext, profile: str | None) -> dict[str, Any]:
         "id_token_expires_in": int(exp - now) if exp is not None else None,
         "refresh_token": refresh,
         "secret_store": {"kind": store.kind, "location": store.location},
-        "cached_tokens": sum(1 for t in actx.token_cache().entries() if t.profile == prof.name),
+        "cached_tokens": [
+            {"app": t.alias, "scope": t.scope, "expires_in": max(0, int(t.expires_at - now))}
+            for t in actx.token_cache().entries()
+            if t.profile == prof.name
+        ],
     }
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(f"{t['app']} ({t['scope']}, {t['expires_in']} s)" for t in value) or "-"
     if isinstance(value, dict):
         return ", ".join(f"{v}" for v in value.values())
     if value is None:
