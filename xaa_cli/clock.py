@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -38,4 +37,6 @@ IdFactory = Callable[[], str]
 
 def random_id(nbytes: int = 24) -> str:
     """A URL-safe random identifier with ``nbytes`` bytes of entropy."""
+    import secrets  # lazy: secrets pulls in random, hashlib and hmac; most commands never need an id
+
     return secrets.token_urlsafe(nbytes)

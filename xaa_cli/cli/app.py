@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from typing import Annotated, Any
 
 import typer
@@ -107,6 +106,8 @@ def report(exc: BaseException, app_ctx: object) -> int:
     actx = app_ctx if isinstance(app_ctx, AppContext) else AppContext()
     debug = actx.debug or bool(os.environ.get("XAA_DEBUG"))
     if debug:
+        import traceback  # lazy: ~5 ms (linecache, tokenize) that only --debug needs
+
         traceback.print_exception(original, file=sys.stderr)
     if isinstance(exc, XaaError):
         message, hint, name = exc.message, exc.hint, exc.code
