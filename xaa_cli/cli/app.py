@@ -74,6 +74,16 @@ class XaaGroup(TyperGroup):
                 self.add_command(command, cmd_name)
                 order[cmd_name] = index
 
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
+        # add_completion=False keeps --install-completion out of every help page, but it also skips
+        # registering typer's shell classes; the scripts in completions/ (`xaa completion SHELL`) speak
+        # the _XAA_COMPLETE protocol, so register them when, and only when, a shell asks.
+        if os.environ.get(complete_var or "_XAA_COMPLETE"):
+            from typer._completion_classes import completion_init
+
+            completion_init()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
