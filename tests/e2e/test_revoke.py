@@ -405,6 +405,50 @@ def test_server_down_then_back_on_the_same_state(xaa: Xaa, live: LiveServer) -> 
     assert {app: live.whoami(app, t) for app, t in tokens.items()} == dict.fromkeys(tokens, 401)
 
 
+class StopAfterFirstRevocation(httpx.BaseTransport):
+    """Real HTTP, but the server is stopped right after it answered the first revocation."""
+
+    def __init__(self, live: LiveServer) -> None:
+        self.inner, self.live, self.revocations = httpx.HTTPTransport(), live, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path.endswith("/revoke"):
+            self.revocations += 1
+            if self.revocations == 1:
+                response.read()
+                self.live.stop()
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_server_stopped_between_two_revocations(xaa: Xaa, live: LiveServer) -> None:
+    from xaa_cli.cli.app import app
+    from xaa_cli.core.http import make_client
+
+    xaa.ok("login")
+    tokens = {app_name: token(xaa, app_name) for app_name in ("slack", "trello")}
+    actx = AppContext(clock=SystemClock())
+    actx._client = make_client(transport=StopAfterFirstRevocation(live))
+    result = xaa.runner.invoke(app, ["revoke", "--all", "-o", "json"], obj=actx)
+    assert result.exit_code == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert [(r["target"].split(" ")[0], r["outcome"]) for r in report["results"]] == [
+        ("dev/slack", "revoked"),
+        ("dev/trello", "FAILED"),
+    ]
+    assert report["still_live"] == [report["results"][1]["target"]]
+    assert cached_aliases(xaa) == ["trello"]  # the confirmed one left, the other stayed (marked)
+    live.start()
+    assert live.whoami("slack", tokens["slack"]) == 401
+    assert live.whoami("trello", tokens["trello"]) == 200  # honest: it really is still live
+    assert [r["outcome"] for r in revoke_json(xaa, "--all")["results"]] == ["revoked"]
+    assert live.whoami("trello", tokens["trello"]) == 401
+    assert cached_aliases(xaa) == []
+
+
 def test_one_token_while_its_server_is_down_exits_4_and_marks_the_cache(xaa: Xaa, live: LiveServer) -> None:
     xaa.ok("login")
     access = token(xaa, "trello")
