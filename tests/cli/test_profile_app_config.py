@@ -588,3 +588,15 @@ def test_a_single_profile_without_default_is_marked(runner: CliRunner, isolated_
     (isolated_home / "config.toml").write_text('[profiles.solo]\nissuer = "https://i"\nclient_id = "c"\n')
     [row] = json.loads(runner.invoke(app, ["profile", "list", "-o", "json"]).stdout)
     assert row["default"] is True
+
+
+def test_remove_warns_about_an_unrevoked_refresh_token(
+    runner: CliRunner, memory_keyring: MemoryKeyring
+) -> None:
+    add_profile(runner, "dev")
+    memory_keyring.data[(SERVICE, secret_key("dev", "refresh_token_unrevoked"))] = "rt-" + "pending"
+    result = runner.invoke(app, ["profile", "remove", "dev"])
+    assert result.exit_code == 0
+    assert "not revoked at the IdP" in result.stderr
+    assert "xaa logout --profile dev" in result.stderr
+    assert memory_keyring.data == {}

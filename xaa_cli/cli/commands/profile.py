@@ -31,7 +31,16 @@ if TYPE_CHECKING:
     from xaa_cli.storage.secrets import SecretStore
 
 # Every secret a profile can own in the store (see the brief's key-name contract).
-PROFILE_SECRETS = ("client_secret", "private_key", "id_token", "refresh_token", "admin_token")
+# "refresh_token_unrevoked": a refresh token `xaa logout` could not revoke yet (commands/_revoke_ops.py).
+PROFILE_SECRETS = (
+    "client_secret",
+    "private_key",
+    "id_token",
+    "refresh_token",
+    "refresh_token_unrevoked",
+    "admin_token",
+)
+REFRESH_SECRETS = ("refresh_token", "refresh_token_unrevoked")
 APP_SECRETS = ("client_secret", "private_key")
 
 profile_app = typer.Typer(
@@ -209,15 +218,23 @@ def remove(
         typer.confirm(
             f"Remove profile {name!r}, its {len(profile.apps)} app(s) and its secrets?", abort=True, err=True
         )
-    deleted = 0
+    deleted, refresh_deleted = 0, False
     if not keep_secrets:
+        from xaa_cli.storage.secrets import secret_key
+
         store = _store_or_explain(actx)  # fails before anything is changed when the store is unusable
+        refresh_deleted = any(store.get(secret_key(name, n)) is not None for n in REFRESH_SECRETS)
         deleted = sum(store.delete(key) for key in profile_secret_keys(profile))
     actx.save_config(config.without_profile(name))
     dropped = actx.token_cache().clear(lambda t: t.profile == name)
     actx.info(f"removed profile {name!r} ({deleted} stored secret(s), {dropped} cached token(s))")
     if config.default_profile == name and config.without_profile(name).profiles:
         actx.warn("it was the default profile; pick another with `xaa profile use NAME`")
+    if refresh_deleted:
+        actx.warn(
+            "a refresh token was deleted here but not revoked at the IdP, where it stays valid until it "
+            f"expires; next time run `xaa logout --profile {name}` first"
+        )
 
 
 def _store_or_explain(actx: AppContext) -> SecretStore:
