@@ -112,3 +112,13 @@ def test_tree_scan_marks_tracked_files(tmp_path: Path) -> None:
         "tracked.py": True,
         "untracked.py": False,
     }
+
+
+def test_empty_repository_and_first_commit_staging(tmp_path: Path, runner: CliRunner) -> None:
+    repo = Repo(tmp_path / "repo")
+    assert runner.invoke(app, ["scan", str(repo.root), "--history"]).exit_code == 0
+    token = Fakes(25).github()
+    repo.write("a.py", f'T = "{token}"\n')
+    repo.git("add", "a.py")  # no HEAD yet: the index is compared with the empty tree
+    result = Scanner(RULES).scan_staged(repo.root)
+    assert [f.secret for f in result.findings] == [token]

@@ -31,7 +31,7 @@ _PLACEHOLDER_WORDS: Final = re.compile(
     rb"(?i)xxxx|\*\*\*|\.\.\.|changeme|change[_-]me|replace[_-]?me|example|dummy|placeholder|"
     rb"redacted|your[_-]?(?:api[_-]?)?(?:key|token|secret|pass|password|id)|insert[_-]?|fake|sample|"
     rb"not[_-]?a[_-]?real|notreal|put[_-]?your|passw(?:or)?d|^test[_-]?(?:key|token|secret|password)?$|"
-    rb"^(?:password|passwd|secret|token|apikey|api_key|pass)\d*$|1234567|abcdef(?:gh|12)|qwerty"
+    rb"^(?:password|passwd|secret|token|apikey|api_key|pass)\d*$|1234567|abcdef(?:gh|12)|qwerty|a1b2c3|abc123"
 )
 _HEX_HASH: Final = re.compile(
     rb"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}|[0-9a-f]{96}|[0-9a-f]{128})$", re.I
@@ -43,6 +43,7 @@ _IDENTIFIER: Final = re.compile(
         [A-Za-z_]\w*(?:(?:\.|->|::)[A-Za-z_]\w*)+(?:\(\))?   # self.password, a->b, config.value()
       | [A-Za-z_][\w.]*\([^()]*\)                          # get_token(), os.getenv("X")
       | [a-z]+(?:_[a-z]+)+                                # snake_case
+      | [a-z]+(?:-[a-z]+)+                                # kebab-case
       | [a-z]+(?:[A-Z][a-z]+)+                            # camelCase
       | (?:[A-Z][a-z]+){2,}                               # PascalCase
       | _*[A-Z]+(?:_[A-Z]+)+                              # SCREAMING_CASE

@@ -29,6 +29,7 @@ BATCH_BYTES: Final = 1024 * 1024
 BATCH_ITEMS: Final = 256
 #: Below this much input one process is faster than starting workers.
 PARALLEL_THRESHOLD: Final = 4 * 1024 * 1024
+MAX_PRESENCE_READ: Final = 64 * 1024 * 1024  # "is the secret still there?" reads at most this much
 
 
 class Scanner:
@@ -225,7 +226,7 @@ def _prefix(top: Path, root: Path) -> str:
 def _still_present(path: Path, secret: bytes) -> bool:
     try:
         with path.open("rb") as handle:
-            return secret in handle.read()
+            return secret in handle.read(MAX_PRESENCE_READ)
     except OSError:
         return False
 
