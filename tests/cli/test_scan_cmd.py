@@ -185,3 +185,31 @@ def test_config_scan_section(runner: CliRunner, tmp_path: Path, isolated_home: P
     config.write_text("[scan]\nmax_file_size = []\n")
     bad = runner.invoke(app, ["scan", str(root)], env={"XAA_CONFIG": str(config)})
     assert bad.exit_code == 3
+
+
+def test_progress_bar_goes_to_stderr_only(
+    runner: CliRunner, planted: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xaa_cli.cli.commands import scan as scan_cmd
+
+    root, _ = planted
+    monkeypatch.setattr(scan_cmd, "_stderr_is_tty", lambda: True)
+    updates: list[tuple[int, int]] = []
+    real = scan_cmd._progress.__enter__
+
+    def spy(self: scan_cmd._progress):  # type: ignore[no-untyped-def]
+        update = real(self)
+        assert update is not None
+
+        def record(done: int, total: int) -> None:
+            updates.append((done, total))
+            update(done, total)
+
+        return record
+
+    monkeypatch.setattr(scan_cmd._progress, "__enter__", spy)
+    result = runner.invoke(app, ["scan", str(root), "-o", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["summary"]["findings"] == 3  # stdout is still pure JSON
+    assert updates
+    assert updates[-1][0] == updates[-1][1] > 0

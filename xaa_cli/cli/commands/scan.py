@@ -207,26 +207,33 @@ def _emit(actx: AppContext, mode: str, result: ScanResult, *, reveal: bool, elap
 
 
 def _table(actx: AppContext, result: ScanResult, *, reveal: bool) -> None:
+    """Findings grouped by provider, then one line per provider saying what replaces its secrets."""
     if not result.findings:
         return
     from rich.table import Table
 
     from xaa_cli.scan.report import provider_groups
 
-    table = Table(show_lines=False, header_style="bold", title=None)
-    for column in ("Provider", "Rule", "Location", "Secret", "Tracked", "Replace with"):
-        table.add_column(column, overflow="fold")
-    for provider, findings in provider_groups(result.findings):
-        for i, f in enumerate(findings):
+    groups = provider_groups(result.findings)
+    findings = Table(header_style="bold")
+    for column in ("Provider", "Rule", "Location", "Secret", "Tracked"):
+        findings.add_column(column, overflow="fold")
+    for provider, items in groups:
+        for i, f in enumerate(items):
             where = f"{f.path}:{f.line}:{f.column}" + (f"@{f.commit[:10]}" if f.commit else "")
             tracked = {True: "yes", False: "no", None: "-"}[f.tracked]
             if f.in_working_tree is not None:
                 tracked += ", in tree" if f.in_working_tree else ", history only"
-            label = f"{provider} ({len(findings)})" if i == 0 else ""
-            hint = f.replacement if i == 0 or f.replacement != findings[i - 1].replacement else "〃"
-            table.add_row(label, f.rule_id, where, f.secret if reveal else f.redacted, tracked, hint)
-        table.add_section()
-    actx.out.print(table)
+            label = f"{provider} ({len(items)})" if i == 0 else ""
+            findings.add_row(label, f.rule_id, where, f.secret if reveal else f.redacted, tracked)
+        findings.add_section()
+    actx.out.print(findings)
+    hints = Table(header_style="bold", title="What replaces them", title_justify="left")
+    for column in ("Provider", "Secrets", "XAA", "Replace with"):
+        hints.add_column(column, overflow="fold")
+    for provider, items in groups:
+        hints.add_row(provider, str(len(items)), "yes" if items[0].xaa else "-", items[0].replacement)
+    actx.out.print(hints)
 
 
 def _summary_line(result: ScanResult, elapsed: float) -> str:
