@@ -168,3 +168,13 @@ def test_prefilter_fallback_matches_automaton() -> None:
 def test_entropy() -> None:
     assert checks.shannon_entropy(b"aaaa") == 0
     assert checks.shannon_entropy(b"abcd") == 2
+
+
+def test_crlf_line_endings() -> None:
+    fake = Fakes(14)
+    password = fake.password()
+    env = f"DB_PASSWORD={password}\r\nOTHER=1\r\n"
+    assert [h.secret.decode() for h in ENGINE.scan(env.encode(), ".env")] == [password]
+    assert ids(f"[pypi]\r\npassword = {fake.password()}\r\n", ".pypirc") == ["pypirc-password"]
+    manifest = "kind: Secret\r\ndata:\r\n  password: " + base64.b64encode(password.encode()).decode() + "\r\n"
+    assert ids(manifest, "s.yaml") == ["kubernetes-secret-manifest"]

@@ -162,3 +162,19 @@ def test_parallel_workers_give_the_same_answer(tmp_path: Path) -> None:
     assert [f.fingerprint for f in serial.findings] == [f.fingerprint for f in parallel.findings]
     assert len(parallel.findings) == 6
     assert parallel.stats.bytes == serial.stats.bytes
+
+
+def test_spawned_workers_rebuild_the_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # where fork is unavailable (macOS, Windows, threads running) workers are spawned and get the
+    # rule set pickled through the pool initializer
+    import multiprocessing
+
+    from xaa_cli.scan import runner
+
+    monkeypatch.setattr(runner, "_context", lambda: multiprocessing.get_context("spawn"))
+    fake = Fakes(8)
+    filler = "x = 1\n" * 400000  # 2.4 MB per file: above the parallel threshold
+    for i in range(2):
+        write(tmp_path / f"m{i}.py", filler + f'T = "{fake.github()}"\n')
+    result = Scanner(RULES, ScanOptions(jobs=2)).scan_tree(tmp_path)
+    assert len(result.findings) == 2

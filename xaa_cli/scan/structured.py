@@ -18,7 +18,7 @@ Candidate = tuple[int, int, bytes]
 
 _DOC_SPLIT: Final = re.compile(rb"^---[^\n]*$", re.MULTILINE)
 _KIND_SECRET: Final = re.compile(rb"^kind:\s*[\"']?Secret[\"']?\s*$", re.MULTILINE)
-_BLOCK: Final = re.compile(rb"^([ \t]*)(data|stringData):[ \t]*$", re.MULTILINE)
+_BLOCK: Final = re.compile(rb"^([ \t]*)(data|stringData):[ \t\r]*$", re.MULTILINE)
 # key: "quoted" | 'quoted' | plain (a '#' inside a plain value is data; after whitespace it is a comment)
 _ENTRY: Final = re.compile(
     rb"""^([ \t]+)([\w.-]+):[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s#"'][^\s]*))[ \t]*(?:\#.*)?$"""
@@ -46,7 +46,7 @@ def _doc_values(doc: bytes, base: int) -> Iterator[Candidate]:
         while pos < len(doc):
             end = doc.find(b"\n", pos)
             end = len(doc) if end < 0 else end
-            line = doc[pos:end]
+            line = doc[pos:end].rstrip(b"\r")  # CRLF files
             entry = _ENTRY.match(line)
             if line.strip() and (not entry or len(entry.group(1)) <= indent):
                 break
