@@ -466,6 +466,22 @@ def test_one_token_while_its_server_is_down_exits_4_and_marks_the_cache(xaa: Xaa
     assert live.whoami("trello", access) == 401
 
 
+def test_refresh_tokens_set_aside_accumulate_until_revoked(xaa: Xaa, live: LiveServer) -> None:
+    refreshes = []
+    for _ in range(2):  # sign in, then fail to revoke with the IdP down: twice
+        xaa.ok("login")
+        refreshes.append(stored("refresh_token"))
+        live.stop()
+        assert xaa("revoke", "--idp").exit_code == 1
+        live.start()
+    assert sorted((stored("refresh_token_unrevoked") or "").split()) == sorted(r or "" for r in refreshes)
+    assert all(live.introspect_at_idp(r or "")["active"] for r in refreshes)
+    report = revoke_json(xaa, "--idp")
+    assert [r["outcome"] for r in report["results"]] == ["revoked", "revoked"]
+    assert stored("refresh_token_unrevoked") is None
+    assert [live.introspect_at_idp(r or "") for r in refreshes] == [{"active": False}] * 2
+
+
 def test_revocations_survive_a_server_restart(xaa: Xaa, live: LiveServer) -> None:
     xaa.ok("login")
     xaa.ok("login", "--profile", "dev2")

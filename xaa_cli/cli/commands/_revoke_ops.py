@@ -48,7 +48,7 @@ class Row:
             "still_live": not self.ok,
         }
         if self.error is not None:
-            data["error"] = getattr(self.error, "error", None) or self.error.code
+            data["error"] = _error_code(self.error)
         return data
 
 
@@ -61,11 +61,11 @@ def _error_code(exc: XaaError) -> str:
 
 
 # ----------------------------------------------------------------------------------------- endpoints
-def _metadata(actx: AppContext, issuer: str, *, oidc: bool = False) -> Any:
+def _metadata(actx: AppContext, issuer: str) -> Any:
     from xaa_cli.cli import flow
     from xaa_cli.core.discovery import fetch_server_metadata
 
-    return fetch_server_metadata(actx.http(), issuer, prefer_oidc=oidc, cache=flow.metadata_cache(actx))
+    return fetch_server_metadata(actx.http(), issuer, cache=flow.metadata_cache(actx))
 
 
 def idp_revocation_endpoint(actx: AppContext, profile: Profile) -> Endpoint:
@@ -222,16 +222,26 @@ def _expiry_note(actx: AppContext, entry: CachedToken) -> str:
 
 # ----------------------------------------------------------------------------------------- IdP sign-in
 def revoke_login(actx: AppContext, profile: Profile, *, dry_run: bool) -> list[Row]:
-    """Revoke the IdP refresh token (or one left over from a failed attempt) and forget the ID token."""
+    """Revoke the IdP refresh token (and any left over from failed attempts) and forget the ID token."""
     from xaa_cli.storage.secrets import secret_key
 
     store = actx.secret_store()
-    rows: list[Row] = []
-    keys = [secret_key(profile.name, "refresh_token"), secret_key(profile.name, PENDING_REFRESH)]
-    refresh_tokens = {k: v for k in keys if (v := store.get(k))}
+    current_key, pending_key = (secret_key(profile.name, n) for n in ("refresh_token", PENDING_REFRESH))
+    current = store.get(current_key)
+    pending = (store.get(pending_key) or "").split()  # tokens hold no whitespace: a space-separated list
+    candidates = list(dict.fromkeys([current, *pending] if current else pending))
     label = f"refresh token of profile {profile.name}"
-    for key, refresh in refresh_tokens.items():
-        rows.append(_revoke_refresh(actx, profile, key, refresh, label, dry_run=dry_run))
+    rows = [_revoke_refresh(actx, profile, refresh, label, dry_run=dry_run) for refresh in candidates]
+    if candidates and not dry_run:
+        # Failed ones are set aside (written before the sign-in's copy is deleted, so none is ever lost):
+        # they renew nothing any more, and the next `xaa revoke --idp` retries them.
+        still = [refresh for refresh, row in zip(candidates, rows, strict=True) if not row.ok]
+        if still:
+            store.set(pending_key, " ".join(still))
+        else:
+            store.delete(pending_key)
+        if current:
+            store.delete(current_key)
     id_key = secret_key(profile.name, "id_token")
     if store.get(id_key) is not None:
         if not dry_run:
@@ -247,12 +257,7 @@ def revoke_login(actx: AppContext, profile: Profile, *, dry_run: bool) -> list[R
     return rows
 
 
-def _revoke_refresh(
-    actx: AppContext, profile: Profile, key: str, refresh: str, label: str, *, dry_run: bool
-) -> Row:
-    from xaa_cli.storage.secrets import secret_key
-
-    store = actx.secret_store()
+def _revoke_refresh(actx: AppContext, profile: Profile, refresh: str, label: str, *, dry_run: bool) -> Row:
     try:
         endpoint = idp_revocation_endpoint(actx, profile)
         if dry_run:
@@ -261,16 +266,10 @@ def _revoke_refresh(
     except XaaError as exc:
         if dry_run:
             return Row(label, profile.issuer, "would revoke", f"endpoint not discovered: {exc.message}")
-        # Moved aside, not deleted: it can no longer renew a sign-in here, and the next run retries it.
-        pending = secret_key(profile.name, PENDING_REFRESH)
-        if key != pending:
-            store.set(pending, refresh)
-            store.delete(key)
         _record(actx, "revoke_login", profile.name, profile.issuer, None, exc, token=refresh)
         row = failed(label, profile.issuer, exc)
         row.detail = f"{exc.message}; set aside (no longer used to sign in), retried by the next --idp"
         return row
-    store.delete(key)
     _record(actx, "revoke_login", profile.name, profile.issuer, endpoint, None, token=refresh)
     return Row(label, endpoint.url, "revoked", "deleted from the secret store")
 
