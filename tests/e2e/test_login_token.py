@@ -359,7 +359,66 @@ def test_app_that_does_not_advertise_id_jag_is_explained(signed_in: Xaa) -> None
     )
     result = xaa("token", "get", "--aud", "trello", "--fresh")
     assert result.exit_code == 5
-    assert "not accepting ID-JAGs" in result.stderr
+    assert "does not accept ID-JAGs: it is configured with id_jag = false" in result.stderr
+    assert "--interactive" in result.stderr
+
+
+@pytest.fixture
+def hybrid(make_dev_server: MakeServer, clock: FixedClock, isolated_home: Path) -> Xaa:
+    """github's authorization server does not support ID-JAG (draft A.4.2; issue 9)."""
+    from dataclasses import replace
+
+    from xaa_cli.server.policy import DEFAULT_POLICY
+
+    apps = {**DEFAULT_POLICY.apps, "github": replace(DEFAULT_POLICY.apps["github"], id_jag=False)}
+    server = make_dev_server(clock=clock, policy=replace(DEFAULT_POLICY, apps=apps))
+    provision(server)
+    config = load_config(config_file())
+    profile = config.profile("dev")
+    from xaa_cli.storage.config import save_config, with_app
+
+    # let the client read the metadata instead of trusting the provisioned id_jag setting
+    save_config(
+        config.with_profile(with_app(profile, replace(profile.apps["github"], id_jag=None))), config_file()
+    )
+    xaa = Xaa(server, clock, isolated_home)
+    xaa.ok("login")
+    return xaa
+
+
+def test_app_without_id_jag_is_explained_in_one_sentence(hybrid: Xaa) -> None:
+    result = hybrid("token", "get", "--aud", "github", "-s", "repo:status")
+    assert result.exit_code == 5
+    assert result.stdout == ""
+    assert (
+        "does not accept ID-JAGs: its metadata does not list urn:ietf:params:oauth:grant-profile:id-jag"
+        in result.stderr
+    )
+    assert "rerun with --interactive" in result.stderr
+    assert not any("/idp/token" in r for r in hybrid.requests[-2:])  # no ID-JAG was requested for it
+
+
+def test_interactive_fallback_signs_in_at_the_app(hybrid: Xaa) -> None:
+    xaa = hybrid
+    opened_before = len(xaa.opened)
+    result = xaa.ok("token", "get", "--aud", "github", "-s", "repo:status", "--interactive", "-o", "json")
+    data = json.loads(result.stdout)
+    assert "signing in at the app itself" in result.stderr
+    (url,) = xaa.opened[opened_before:]
+    assert url.startswith(xaa.server.app_issuer("github") + "/authorize?")
+    assert "code_challenge_method=S256" in url
+    assert data["id_jag_jti"] is None
+    assert data["scope"] == "repo:status"
+    who = xaa.whoami("github", data["access_token"]).json()
+    assert who["sub"] == "alice"
+    # same cache: the next call is a hit, with no browser and no request
+    before = len(xaa.requests)
+    again = xaa.ok("token", "get", "--aud", "github", "-s", "repo:status", "--interactive").stdout
+    assert again.strip() == data["access_token"]
+    assert len(xaa.requests) == before
+    entries = audit_entries(xaa.home)
+    assert ("authorization_code", "ok") in [(e["event"], e["outcome"]) for e in entries]
+    assert data["access_token"] not in json.dumps(entries)
 
 
 # ----------------------------------------------------------------------------------------- step by step

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from xaa_cli.cli.context import AppContext
     from xaa_cli.core.client_auth import ClientCredentials
     from xaa_cli.core.discovery import ServerMetadata
-    from xaa_cli.core.idjag import FlowResult
+    from xaa_cli.core.idjag import AccessToken, FlowResult
     from xaa_cli.core.oidc import LoginResult
     from xaa_cli.core.token_endpoint import Endpoint, Observer
 
@@ -150,21 +150,46 @@ def resolve_target(actx: AppContext, profile: Profile, aud: str | None, resource
     return Target(_app_by_issuer(profile, chosen), prm.resource)
 
 
-def app_metadata(actx: AppContext, target: Target, *, fresh: bool = False) -> ServerMetadata:
+def accepts_id_jag(app: App, metadata: ServerMetadata) -> bool:
+    """The operator's ``id_jag`` setting wins; unset, the metadata decides (draft §7.2, A.4.2)."""
+    return app.id_jag if app.id_jag is not None else metadata.supports_id_jag
+
+
+def app_metadata(
+    actx: AppContext, target: Target, *, fresh: bool = False, require_id_jag: bool = True
+) -> ServerMetadata:
     from xaa_cli.core.discovery import fetch_server_metadata
 
     metadata = fetch_server_metadata(actx.http(), target.audience, cache=metadata_cache(actx, fresh))
-    if target.app.id_jag is None and not metadata.supports_id_jag:
-        raise RemoteError(
-            f"the authorization server of {target.app.alias} ({target.audience}) does not accept ID-JAGs: "
-            "its metadata does not list urn:ietf:params:oauth:grant-profile:id-jag",
-            hint="set id_jag = true for the app if you know it accepts ID-JAGs anyway",
+    if require_id_jag and not accepts_id_jag(target.app, metadata):
+        why = (
+            "it is configured with id_jag = false"
+            if target.app.id_jag is False
+            else "its metadata does not list urn:ietf:params:oauth:grant-profile:id-jag"
         )
-    if target.app.id_jag is False:
         raise RemoteError(
-            f"the app {target.app.alias} is configured as not accepting ID-JAGs (id_jag = false)"
+            f"the authorization server of {target.app.alias} ({target.audience}) "
+            f"does not accept ID-JAGs: {why}",
+            hint="rerun with --interactive to sign in at the app itself (authorization code + PKCE)"
+            + ("" if target.app.id_jag is False else ", or set id_jag = true for the app if it accepts them"),
         )
     return metadata
+
+
+def browser_opener(actx: AppContext, no_browser: bool) -> Callable[[str], bool] | None:
+    """How to show a sign-in URL: the injected opener, the system browser, or None (print it)."""
+    if no_browser:
+        return None
+    return actx.open_browser or _system_browser
+
+
+def _system_browser(url: str) -> bool:
+    import webbrowser
+
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False
 
 
 def app_endpoint(actx: AppContext, profile: Profile, target: Target, metadata: ServerMetadata) -> Endpoint:
@@ -306,8 +331,12 @@ def get_token(
     *,
     fresh: bool = False,
     observer: Observer | None = None,
+    interactive: bool = False,
+    no_browser: bool = False,
 ) -> tuple[CachedToken, FlowResult | None]:
-    """A cached token when one is valid beyond the skew (no network), else a new one, cached."""
+    """A cached token when one is valid beyond the skew (no network), else a new one, cached.
+
+    The second value is the ID-JAG flow's result; None for a cache hit or the interactive fallback."""
     cache = actx.token_cache()
     if not fresh:
         hit = cache.get(profile.name, target.audience, target.resource, scopes)
@@ -319,9 +348,27 @@ def get_token(
                 scope=hit.scope, jti=hit.id_jag_jti, token_fingerprint=fingerprint(hit.access_token, 16),
             )  # fmt: skip
             return hit, None
+    metadata = app_metadata(actx, target, require_id_jag=not (interactive or target.app.interactive))
+    if not accepts_id_jag(target.app, metadata):
+        access = _interactive_token(actx, profile, target, scopes, metadata, observer, no_browser)
+        entry = _entry(actx, profile, target, scopes, access, None)
+        cache.put(entry)
+        return entry, None
     result = run_flow(actx, profile, target, scopes, observer=observer)
-    access = result.access
-    entry = CachedToken(
+    entry = _entry(actx, profile, target, scopes, result.access, result.id_jag.jti)
+    cache.put(entry)
+    return entry, result
+
+
+def _entry(
+    actx: AppContext,
+    profile: Profile,
+    target: Target,
+    scopes: Sequence[str],
+    access: AccessToken,
+    jti: str | None,
+) -> CachedToken:
+    return CachedToken(
         profile=profile.name,
         audience=target.audience,
         resource=target.resource,
@@ -331,11 +378,48 @@ def get_token(
         expires_at=actx.clock.now() + access.expires_in,
         scope=access.scope,
         alias=target.app.alias,
-        id_jag_jti=result.id_jag.jti,
+        id_jag_jti=jti,
         client_id=target.app.client_id,
     )
-    cache.put(entry)
-    return entry, result
+
+
+def _interactive_token(
+    actx: AppContext,
+    profile: Profile,
+    target: Target,
+    scopes: Sequence[str],
+    metadata: ServerMetadata,
+    observer: Observer | None,
+    no_browser: bool,
+) -> AccessToken:
+    """Issue 9 fallback: authorization code + PKCE at the app itself, same cache and audit trail."""
+    from xaa_cli.core.app_code import authorization_code_at_app
+    from xaa_cli.core.redact import fingerprint
+    from xaa_cli.errors import OAuthError
+
+    actx.info(f"{target.app.alias} does not accept ID-JAGs; signing in at the app itself instead.")
+    endpoint = app_endpoint(actx, profile, target, metadata)
+    audit = actx.audit()
+    common: dict[str, Any] = {"profile": profile.name, "issuer": target.audience, "audience": target.resource}
+    try:
+        access = authorization_code_at_app(
+            actx.http(), endpoint, metadata, scopes=scopes, resource=target.resource,
+            open_browser=browser_opener(actx, no_browser), announce=actx.info, clock=actx.clock,
+            observer=observer,
+        )  # fmt: skip
+    except OAuthError as exc:
+        audit.record("authorization_code", outcome="error", error=exc.error, **common)
+        raise
+    audit.record(
+        "authorization_code", client_id=endpoint.credentials.client_id, scope=access.scope,
+        token_fingerprint=fingerprint(access.access_token, 16), **common,
+    )  # fmt: skip
+    dropped = [s for s in scopes if s not in (access.scope or "").split()]
+    if dropped:
+        actx.warn(
+            f"granted fewer scopes than requested: {', '.join(dropped)} (dropped by {target.app.alias})"
+        )
+    return access
 
 
 def default_scopes(target: Target, scopes: Sequence[str]) -> tuple[str, ...]:

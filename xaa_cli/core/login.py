@@ -8,8 +8,8 @@ URL from a thread and run the device flow without waiting.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from xaa_cli.clock import Clock, IdFactory, random_id
@@ -18,6 +18,7 @@ from xaa_cli.core.discovery import ServerMetadata
 from xaa_cli.core.loopback import LoopbackRedirect
 from xaa_cli.core.oidc import (
     LoginResult,
+    Pkce,
     authorization_url,
     check_authorization_response,
     login_result,
@@ -46,6 +47,47 @@ Announce = Callable[[str], None]
 Sleep = Callable[[float], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """A checked authorization response: the code and what redeeming it needs."""
+
+    code: str = field(repr=False)
+    redirect_uri: str
+    pkce: Pkce
+
+
+def authorize_in_browser(
+    metadata: ServerMetadata,
+    *,
+    client_id: str,
+    scopes: Sequence[str],
+    open_browser: Callable[[str], bool] | None,
+    announce: Announce,
+    new_id: IdFactory = random_id,
+    timeout: float = BROWSER_TIMEOUT_S,
+    nonce: str | None = None,
+    where: str = "the IdP",
+    extra: Mapping[str, str] | None = None,
+) -> Authorization:
+    """Open the authorization URL (or print it when ``open_browser`` is None or fails), wait for the loopback
+    redirect and check ``state`` and RFC 9207 ``iss``."""
+    pkce, state = make_pkce(new_id), new_id()
+    with LoopbackRedirect() as callback:
+        url = authorization_url(
+            metadata, client_id=client_id, redirect_uri=callback.redirect_uri, scopes=scopes, state=state,
+            nonce=nonce, pkce=pkce, extra=extra,
+        )  # fmt: skip
+        opened = False
+        if open_browser is not None:
+            announce(f"Opening the browser to sign in at {where}...")
+            opened = bool(open_browser(url))
+        if not opened:
+            announce(f"Open this URL in a browser to sign in:\n{url}")
+        params = callback.wait(timeout)
+    code = check_authorization_response(params, state=state, metadata=metadata)
+    return Authorization(code, callback.redirect_uri, pkce)
+
+
 def browser_login(
     http: httpx.Client,
     idp: Endpoint,
@@ -58,23 +100,14 @@ def browser_login(
     new_id: IdFactory = random_id,
     timeout: float = BROWSER_TIMEOUT_S,
 ) -> LoginResult:
-    """Open the authorization URL (or print it when ``open_browser`` is None or fails) and wait."""
-    pkce, state, nonce = make_pkce(new_id), new_id(), new_id()
-    with LoopbackRedirect() as callback:
-        url = authorization_url(
-            metadata, client_id=idp.credentials.client_id, redirect_uri=callback.redirect_uri,
-            scopes=scopes, state=state, nonce=nonce, pkce=pkce,
-        )  # fmt: skip
-        opened = False
-        if open_browser is not None:
-            announce("Opening the browser to sign in at the IdP...")
-            opened = bool(open_browser(url))
-        if not opened:
-            announce(f"Open this URL in a browser to sign in:\n{url}")
-        params = callback.wait(timeout)
-    code = check_authorization_response(params, state=state, metadata=metadata)
+    """OIDC sign-in at the IdP: authorization code + PKCE S256 + nonce, then ID token validation."""
+    nonce = new_id()
+    grant = authorize_in_browser(
+        metadata, client_id=idp.credentials.client_id, scopes=scopes, open_browser=open_browser,
+        announce=announce, new_id=new_id, timeout=timeout, nonce=nonce,
+    )  # fmt: skip
     return redeem_code(
-        http, idp, metadata, code=code, redirect_uri=callback.redirect_uri, pkce=pkce, nonce=nonce,
+        http, idp, metadata, code=grant.code, redirect_uri=grant.redirect_uri, pkce=grant.pkce, nonce=nonce,
         clock=clock, new_id=new_id,
     )  # fmt: skip
 

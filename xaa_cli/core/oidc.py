@@ -62,24 +62,25 @@ def authorization_url(
     redirect_uri: str,
     scopes: Sequence[str],
     state: str,
-    nonce: str,
+    nonce: str | None,
     pkce: Pkce,
+    extra: Mapping[str, str] | None = None,
 ) -> str:
+    """The authorization request URL; ``nonce`` only for OIDC, ``extra`` e.g. an RFC 8707 ``resource``."""
     endpoint = metadata.endpoint("authorization_endpoint")
     if not endpoint:
-        raise ProtocolError(f"the IdP {metadata.issuer} advertises no authorization_endpoint")
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": " ".join(scopes),
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": pkce.challenge,
-            "code_challenge_method": PKCE_METHOD,
-        }
-    )
+        raise ProtocolError(f"{metadata.issuer} advertises no authorization_endpoint")
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": " ".join(scopes),
+        "state": state,
+    }
+    if nonce is not None:
+        params["nonce"] = nonce
+    params |= {"code_challenge": pkce.challenge, "code_challenge_method": PKCE_METHOD, **(extra or {})}
+    query = urlencode(params)
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 

@@ -63,7 +63,7 @@ def login(
 
         result = browser_login(
             actx.http(), idp, metadata, scopes=prof.login_scopes, announce=actx.info, clock=actx.clock,
-            open_browser=None if no_browser else (actx.open_browser or _open_browser), timeout=timeout,
+            open_browser=flow.browser_opener(actx, no_browser), timeout=timeout,
         )  # fmt: skip
         method = "authorization_code"
     flow.store_login(actx, prof, result)
@@ -77,15 +77,6 @@ def login(
         "" if result.refresh_token else " (no refresh token: you will need to sign in again when it expires)"
     )
     actx.info(f"Signed in to {prof.issuer} as {who} (profile {prof.name}){renew}.")
-
-
-def _open_browser(url: str) -> bool:
-    import webbrowser
-
-    try:
-        return webbrowser.open(url)
-    except webbrowser.Error:
-        return False
 
 
 def _sleep(seconds: float) -> None:

@@ -107,6 +107,13 @@ def get(
     profile: ProfileOpt = None,
     fresh: FreshOpt = False,
     show_steps: StepsOpt = False,
+    interactive: Annotated[
+        bool,
+        typer.Option("--interactive", help="If the app does not accept ID-JAGs, sign in at the app itself."),
+    ] = False,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="With --interactive: print the sign-in URL instead.")
+    ] = False,
     output: OutputOpt = None,
 ) -> None:
     """Get an access token for an app: ID token → ID-JAG at the IdP → access token at the app."""
@@ -118,8 +125,9 @@ def get(
     target = flow.resolve_target(actx, prof, aud, resource)
     scopes = flow.default_scopes(target, scope or [])
     entry, result = flow.get_token(
-        actx, prof, target, scopes, fresh=fresh, observer=_observer(actx, show_steps)
-    )
+        actx, prof, target, scopes, fresh=fresh, observer=_observer(actx, show_steps),
+        interactive=interactive, no_browser=no_browser,
+    )  # fmt: skip
     if result is not None:
         _report_flow(actx, result)
     _emit_token(actx, entry, mode, cached=result is None)
