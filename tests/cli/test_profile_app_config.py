@@ -600,3 +600,15 @@ def test_remove_warns_about_an_unrevoked_refresh_token(
     assert "not revoked at the IdP" in result.stderr
     assert "xaa logout --profile dev" in result.stderr
     assert memory_keyring.data == {}
+
+
+def test_config_show_scrubs_the_free_form_scan_table(runner: CliRunner, isolated_home: Path) -> None:
+    isolated_home.mkdir()
+    token = "tok-" + "scan-canary-55"
+    (isolated_home / "config.toml").write_text(f'[scan]\ntoken = "{token}"\nexclude = ["vendor/"]\n')
+    for args in (["config", "show"], ["config", "show", "-o", "json"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0
+        assert token not in result.stdout
+        assert "vendor/" in result.stdout
+        assert "<redacted sha256:" in result.stdout

@@ -43,11 +43,13 @@ def describe_secret_store(configured: str | None) -> dict[str, str]:
     return {"kind": kind, "source": source, "location": location}
 
 
-def _scrub(value: Any) -> Any:
-    """Defence in depth: the loader already refuses secret-looking keys, but `scan` settings are free-form."""
+def _scrub(data: dict[str, Any]) -> dict[str, Any]:
+    """Defence in depth: the loader refuses secret-looking keys, except in the free-form `scan` table."""
+    if not isinstance(data.get("scan"), dict):
+        return data  # (and core.redact, with hashlib, is not even imported)
     from xaa_cli.core.redact import scrub_mapping
 
-    return scrub_mapping(value) if isinstance(value, dict) else value
+    return {**data, "scan": scrub_mapping(data["scan"])}
 
 
 @config_app.command("show")
