@@ -193,6 +193,12 @@ def test_revoked_token_is_inactive_and_refused_by_the_api(shared: Xaa) -> None:
     assert row["endpoint"] == f"{server.app_issuer('trello')}/revoke"
     assert not active()
     assert shared.whoami("trello", access).status_code == 401
+    # xaa's own RFC 7662 client agrees: `inspect --introspect` reports it inactive (a failed check, exit 1).
+    inspected = shared("inspect", access, "--introspect", "--profile", "dev", "--aud", "trello", "-o", "json")
+    assert inspected.exit_code == 1
+    (check,) = [c for c in json.loads(inspected.stdout)["checks"] if c["name"] == "introspection"]
+    assert check["ok"] is False
+    assert check["detail"].startswith("inactive")
     assert "trello" not in cached_aliases(shared)
     # Repeating is harmless (RFC 7009 §2.2: 200 for a token the server no longer honours), also from stdin.
     again = shared.ok("revoke", "-", input=access + "\n")
