@@ -164,3 +164,14 @@ def test_store_choice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XAA_SECRET_STORE", "plaintext")
     with pytest.raises(StorageError, match="unknown secret store 'plaintext'"):
         choose_store_kind(None)
+
+
+def test_file_store_readable_by_others_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    FileStore(path).set("k", FAKE)
+    path.chmod(0o644)
+    with pytest.raises(StorageError, match=r"readable by other users \(mode 0644\)") as info:
+        FileStore(path).get("k")
+    assert f"chmod 600 {path}" in (info.value.hint or "")
+    path.chmod(0o600)
+    assert FileStore(path).get("k") == FAKE

@@ -83,6 +83,7 @@ class FileStore:
         data = read_limited(self.path, MAX_FILE_STORE_BYTES)
         if data is None:
             return {}
+        self._check_private()
         try:
             loaded = json.loads(data)
         except ValueError as exc:
@@ -93,6 +94,15 @@ class FileStore:
         if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
             raise StorageError(f"the secret file {self.path} is not a JSON object of strings")
         return loaded
+
+    def _check_private(self) -> None:
+        """Refuse a secrets file others can read, as ssh refuses such a private key: it may have leaked."""
+        mode = self.path.stat().st_mode & 0o777
+        if os.name == "posix" and mode & 0o077:
+            raise StorageError(
+                f"the secret file {self.path} is readable by other users (mode {mode:04o})",
+                hint=f"run `chmod 600 {self.path}`, and rotate its secrets if others could have read them",
+            )
 
     def get(self, key: str) -> str | None:
         return self._load().get(key)
