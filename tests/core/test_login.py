@@ -159,3 +159,14 @@ def test_device_flow_gives_up_after_expires_in() -> None:
             clock=clock, sleep=clock.advance,
         )  # fmt: skip
     assert len(server.requests) == 3  # the authorization request and two polls (at 5 s and 10 s)
+
+
+def test_max_age_needs_a_recent_auth_time() -> None:
+    from xaa_cli.core.login import check_auth_time
+    from xaa_cli.errors import TokenVerificationError
+
+    check_auth_time({"auth_time": NOW - 100}, 300, NOW)
+    with pytest.raises(TokenVerificationError, match="no auth_time"):
+        check_auth_time({}, 300, NOW)
+    with pytest.raises(TokenVerificationError, match="older than max_age"):
+        check_auth_time({"auth_time": NOW - 1000}, 300, NOW)

@@ -558,3 +558,25 @@ def test_no_token_in_stderr_audit_log_or_config(signed_in: Xaa) -> None:
     events = {e["event"] for e in audit_entries(xaa.home)}
     assert {"login", "token_exchange", "jwt_bearer"} <= events
     assert all("token_fingerprint" in e for e in audit_entries(xaa.home) if e["event"] == "jwt_bearer")
+
+
+def test_step_up_demand_leads_to_login_with_max_age(
+    make_dev_server: MakeServer, clock: FixedClock, isolated_home: Path
+) -> None:
+    from dataclasses import replace
+
+    from xaa_cli.server.policy import DEFAULT_POLICY
+
+    apps = {**DEFAULT_POLICY.apps, "trello": replace(DEFAULT_POLICY.apps["trello"], max_auth_age=300)}
+    server = make_dev_server(clock=clock, policy=replace(DEFAULT_POLICY, apps=apps))
+    provision(server)
+    xaa = Xaa(server, clock, isolated_home)
+    xaa.ok("login")
+    clock.advance(400)  # the ID token is still valid for an hour, but the sign-in is older than 300 s
+    result = xaa("token", "get", "--aud", "trello")
+    assert result.exit_code == 7
+    assert "the IdP wants a more recent or stronger sign-in before it lets you reach trello" in result.stderr
+    assert "run `xaa login --max-age 300`, then retry" in result.stderr
+    xaa.ok("login", "--max-age", "300")
+    assert "max_age=300" in xaa.opened[-1]
+    assert xaa.ok("token", "get", "--aud", "trello").stdout.strip()

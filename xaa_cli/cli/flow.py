@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,10 +317,15 @@ def run_flow(
             ) from exc
         return attempt(renew_login(actx, profile, refresh).id_token)
     except InsufficientUserAuthentication as exc:
+        wanted = "".join(
+            f" --{name.replace('_', '-')} {shlex.quote(str(exc.extra[name]))}"
+            for name in ("max_age", "acr_values")
+            if name in exc.extra
+        )
         raise LoginRequired(
             f"the IdP wants a more recent or stronger sign-in before it lets you reach {target.app.alias} "
             f"({exc.description or exc.error})",
-            hint=f"run `xaa login{_profile_flag(actx, profile)}`, then retry",
+            hint=f"run `xaa login{_profile_flag(actx, profile)}{wanted}`, then retry",
         ) from exc
 
 

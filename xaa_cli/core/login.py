@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from xaa_cli.clock import Clock, IdFactory, random_id
 from xaa_cli.core.constants import GrantType
 from xaa_cli.core.discovery import ServerMetadata
 from xaa_cli.core.loopback import LoopbackRedirect
 from xaa_cli.core.oidc import (
+    LEEWAY_S,
     LoginResult,
     Pkce,
     authorization_url,
@@ -33,7 +34,7 @@ from xaa_cli.core.token_endpoint import (
     json_request,
     parse_token_response,
 )
-from xaa_cli.errors import LoginRequired, OAuthError, ProtocolError
+from xaa_cli.errors import LoginRequired, OAuthError, ProtocolError, TokenVerificationError
 
 if TYPE_CHECKING:
     import httpx
@@ -99,17 +100,36 @@ def browser_login(
     clock: Clock,
     new_id: IdFactory = random_id,
     timeout: float = BROWSER_TIMEOUT_S,
+    max_age: int | None = None,
+    acr_values: str | None = None,
 ) -> LoginResult:
-    """OIDC sign-in at the IdP: authorization code + PKCE S256 + nonce, then ID token validation."""
+    """OIDC sign-in at the IdP: authorization code + PKCE S256 + nonce, then ID token validation.
+
+    ``max_age`` / ``acr_values`` (OIDC Core §3.1.2.1) answer an IdP's step-up demand (draft §9.2)."""
     nonce = new_id()
+    extra = {"max_age": str(max_age)} if max_age is not None else {}
+    if acr_values:
+        extra["acr_values"] = acr_values
     grant = authorize_in_browser(
         metadata, client_id=idp.credentials.client_id, scopes=scopes, open_browser=open_browser,
-        announce=announce, new_id=new_id, timeout=timeout, nonce=nonce,
+        announce=announce, new_id=new_id, timeout=timeout, nonce=nonce, extra=extra,
     )  # fmt: skip
-    return redeem_code(
+    result = redeem_code(
         http, idp, metadata, code=grant.code, redirect_uri=grant.redirect_uri, pkce=grant.pkce, nonce=nonce,
         clock=clock, new_id=new_id,
     )  # fmt: skip
+    if max_age is not None:
+        check_auth_time(result.claims, max_age, clock.now())
+    return result
+
+
+def check_auth_time(claims: Mapping[str, Any], max_age: int, now: float) -> None:
+    """OIDC Core §3.1.3.7 item 13: with ``max_age`` the ID token must carry a recent enough ``auth_time``."""
+    auth_time = claims.get("auth_time")
+    if not isinstance(auth_time, int | float) or isinstance(auth_time, bool):
+        raise TokenVerificationError("max_age was requested but the ID token has no auth_time")
+    if now - auth_time > max_age + LEEWAY_S:
+        raise TokenVerificationError(f"the IdP reused a sign-in older than max_age={max_age} s")
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,14 @@ def login(
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the browser sign-in.")
     ] = 300.0,
+    max_age: Annotated[
+        int | None,
+        typer.Option("--max-age", min=0, help="Ask the IdP for a sign-in at most this old (step-up)."),
+    ] = None,
+    acr_values: Annotated[
+        str | None,
+        typer.Option("--acr-values", help="Ask the IdP for this authentication context (step-up)."),
+    ] = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Sign in at the profile's IdP (OIDC) and keep the ID and refresh tokens in the secret store."""
@@ -63,7 +71,8 @@ def login(
 
         result = browser_login(
             actx.http(), idp, metadata, scopes=prof.login_scopes, announce=actx.info, clock=actx.clock,
-            open_browser=flow.browser_opener(actx, no_browser), timeout=timeout,
+            open_browser=flow.browser_opener(actx, no_browser), timeout=timeout, max_age=max_age,
+            acr_values=acr_values,
         )  # fmt: skip
         method = "authorization_code"
     flow.store_login(actx, prof, result)
