@@ -210,3 +210,18 @@ def test_trace_is_json_safe_for_truncated_bodies() -> None:
     )
     client.get("https://as.example/x")
     assert SECRETS["access_token"] not in "\n".join(lines)
+
+
+def test_form_encoded_token_responses_are_redacted() -> None:
+    lines: list[str] = []
+    body = f"access_token={SECRETS['access_token']}&token_type=bearer&scope=repo"
+    transport = httpx.MockTransport(
+        lambda _: httpx.Response(
+            200, content=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+    )
+    make_client(trace=lines.append, transport=transport).post("https://gh.example/token", data={"code": "c"})
+    trace = "\n".join(lines)
+    assert SECRETS["access_token"] not in trace
+    assert fingerprint(SECRETS["access_token"], 8) in trace
+    assert "scope=repo" in trace
