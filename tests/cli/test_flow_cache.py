@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xaa_cli.cli.flow import FileMetadataCache
+from xaa_cli.cli.discovery_cache import FileMetadataCache
 
 URL = "https://as.example/.well-known/oauth-authorization-server/x"
 DOC = {"issuer": "https://as.example/x", "token_endpoint": "https://as.example/x/token"}
