@@ -170,3 +170,16 @@ def test_max_age_needs_a_recent_auth_time() -> None:
         check_auth_time({}, 300, NOW)
     with pytest.raises(TokenVerificationError, match="older than max_age"):
         check_auth_time({"auth_time": NOW - 1000}, 300, NOW)
+
+
+def test_refresh_without_id_token_is_login_required() -> None:
+    from xaa_cli.core.oidc import refresh_login
+
+    server = FakeServer(IDP)
+    server.token_replies.append(lambda _r: json_response(200, {"access_token": "at", "token_type": "Bearer"}))
+    http = client(server)
+    with pytest.raises(LoginRequired, match="sent no new ID token"):
+        refresh_login(
+            http, endpoint(server), fetch_server_metadata(http, IDP), refresh_token="rt", clock=FixedClock()
+        )
+    assert form_of(server.requests[0])["grant_type"] == "refresh_token"

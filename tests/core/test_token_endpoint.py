@@ -113,3 +113,8 @@ def test_observer_sees_redacted_parameters_only() -> None:
 def test_invalid_grant_class_is_retryable_marker() -> None:
     assert issubclass(InvalidGrant, OAuthError)
     assert not issubclass(AccessDenied, InvalidGrant)
+
+
+def test_numeric_string_expires_in_is_accepted() -> None:
+    body = call(json_response(200, {"access_token": "a", "token_type": "Bearer", "expires_in": "3599"}))
+    assert body["expires_in"] == 3599

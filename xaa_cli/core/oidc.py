@@ -18,7 +18,7 @@ from xaa_cli.clock import Clock, IdFactory, random_id
 from xaa_cli.core.constants import ID_JAG_JWT_TYP, PKCE_METHOD, GrantType
 from xaa_cli.core.discovery import ServerMetadata
 from xaa_cli.core.token_endpoint import Endpoint, Hop, get_json, token_request
-from xaa_cli.errors import ProtocolError, RemoteError, TokenVerificationError, UsageError
+from xaa_cli.errors import LoginRequired, ProtocolError, RemoteError, TokenVerificationError, UsageError
 
 if TYPE_CHECKING:
     import httpx
@@ -182,6 +182,12 @@ def login_result(
     previous_refresh: str | None = None,
 ) -> LoginResult:
     id_token = response.get("id_token")
+    if not isinstance(id_token, str) and previous_refresh is not None:
+        # OIDC Core §12.2: a refresh answer MAY omit the ID token; then it cannot renew the subject token.
+        raise LoginRequired(
+            "the IdP renewed the session but sent no new ID token, so your sign-in cannot be renewed",
+            hint="run `xaa login`",
+        )
     if not isinstance(id_token, str):
         raise ProtocolError("the IdP answered without an id_token; is 'openid' among the login scopes?")
     claims = validate_id_token(http, id_token, metadata, client_id=client_id, clock=clock, nonce=nonce)

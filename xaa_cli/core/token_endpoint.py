@@ -228,10 +228,14 @@ def parse_token_response(status: int, body: Any, raw: bytes, hop: Hop) -> dict[s
         raise ProtocolError(f"{hop.name}: the server answered {describe_non_json(status, raw)}")
     if not isinstance(body.get("access_token"), str) or not body["access_token"]:
         raise ProtocolError(f"{hop.name}: the token response has no access_token")
-    expires_in = body.get("expires_in")
-    if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, int | float)):
+    result: dict[str, Any] = dict(body)
+    expires_in = result.get("expires_in")
+    if isinstance(expires_in, str) and expires_in.isdigit() and len(expires_in) < 10:
+        # RFC 6749 §5.1 says a number; some deployed servers send "3599". Harmless to accept.
+        result["expires_in"] = int(expires_in)
+    elif expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, int | float)):
         raise ProtocolError(f"{hop.name}: expires_in in the token response is not a number")
-    return body
+    return result
 
 
 def call_endpoint(
