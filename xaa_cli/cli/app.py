@@ -125,7 +125,8 @@ def report(exc: BaseException, app_ctx: object) -> int:
         message = f"[{type(exc).__name__}] {exc}"
         hint = None if debug else "this is a bug in xaa; rerun with --debug and report it"
         name = "internal"
-    render.print_error(message, hint, as_json=actx.output == "json", code=name, exit_code=code)
+    as_json = "json" in (actx.output, actx.resolved_output)
+    render.print_error(message, hint, as_json=as_json, code=name, exit_code=code)
     return int(code)
 
 
@@ -181,6 +182,7 @@ def root(
     # Tests (and `xaa demo`) may pass a prepared AppContext (e.g. with a FixedClock) as ``obj``.
     actx = ctx.obj if isinstance(ctx.obj, AppContext) else AppContext()
     actx.output = output
+    actx.resolved_output = None  # an injected AppContext may have run a command before
     actx.verbose = verbose
     actx.debug = debug
     actx.color = render.color_enabled(no_color)

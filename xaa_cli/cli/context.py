@@ -40,6 +40,7 @@ class AppContext:
     debug: bool = False
     color: bool = True
     profile_name: str | None = None  # global --profile / XAA_PROFILE
+    resolved_output: str | None = None  # what output_mode() chose: errors answer in JSON after `cmd -o json`
     clock: Clock = field(default_factory=_system_clock)
     # Injected by tests and `xaa demo`: how `xaa login` opens the sign-in URL (None = webbrowser.open) and
     # how the device flow waits between polls (None = time.sleep).
@@ -70,7 +71,7 @@ class AppContext:
         if mode not in allowed:
             raise UsageError(f"this command cannot print {mode!r}", hint=f"use -o {' | '.join(allowed)}")
         # Remembered so that an error raised later in the command gets a JSON envelope for `cmd -o json`.
-        self.output = mode
+        self.resolved_output = mode
         return mode
 
     # Messages are plain text: they carry user data (issuers, client ids, paths) that rich must not read
