@@ -9,7 +9,9 @@ connection per simulated client) so that it costs the 2-core box as little CPU a
     python benchmarks/server_load.py                     # 32 clients, 4000 requests per phase
     python benchmarks/server_load.py --workers 2 --alg RS256 --requests 2000 --duration 20
 
-Prints throughput, p50/p99 latency and the error count per phase (bounded by --requests and --duration).
+Prints throughput, p50/p99 latency and the error count per phase (bounded by --requests and --duration),
+and the server's own CPU time per request (all worker processes, from /proc), which stays meaningful when
+the machine is busy with other work: capacity on N free cores is about N * 1000 / (ms per request).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class Phase:
     bodies: list[bytes] = field(default_factory=list)
     errors: int = 0
     elapsed: float = 0.0
+    server_cpu: float = 0.0  # seconds of server CPU (all workers) during the phase
 
     def report(self) -> str:
         done = len(self.latencies)
@@ -52,10 +55,34 @@ class Phase:
         ordered = sorted(self.latencies)
         p50 = statistics.median(ordered) * 1000
         p99 = ordered[min(done - 1, int(done * 0.99))] * 1000
+        cpu = self.server_cpu / done * 1000
         return (
             f"{self.name:<16} {done:>6} req  {done / self.elapsed:>8.0f} req/s  p50 {p50:6.1f} ms  "
-            f"p99 {p99:6.1f} ms  errors {self.errors}"
+            f"p99 {p99:6.1f} ms  errors {self.errors}  server CPU {cpu:.2f} ms/req"
         )
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """User+system CPU of ``root`` and its descendants (Linux /proc; 0.0 elsewhere): the server's own cost,
+    which unlike wall-clock throughput does not depend on what else the machine is running."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        stats[int(entry.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    family, total, changed = {root}, 0.0, True
+    while changed:
+        changed = False
+        for pid, (ppid, _) in stats.items():
+            if ppid in family and pid not in family:
+                family.add(pid)
+                changed = True
+    for pid in family:
+        total += stats.get(pid, (0, 0.0))[1]
+    return total
 
 
 def build_request(host: str, path: str, form: dict[str, str], basic: tuple[str, str]) -> bytes:
@@ -193,15 +220,18 @@ def run_once(workers: int, alg: str, requests: int, concurrency: int, duration: 
                 "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
             }
             te_request = build_request(host, "/idp/token", te_form, idp)
+            cpu = _tree_cpu_seconds(proc.pid)
             te = asyncio.run(
                 run_phase("token exchange", hostname, port, [te_request] * requests, concurrency, duration)
             )
+            te.server_cpu, cpu = _tree_cpu_seconds(proc.pid) - cpu, _tree_cpu_seconds(proc.pid)
             grants = [json.loads(b)["access_token"] for b in te.bodies]
             jb_requests = [
                 build_request(host, "/apps/trello/token", {"grant_type": JB, "assertion": g}, app)
                 for g in grants
             ]
             jb = asyncio.run(run_phase("jwt-bearer", hostname, port, jb_requests, concurrency, duration))
+            jb.server_cpu = _tree_cpu_seconds(proc.pid) - cpu
         finally:
             proc.terminate()
             proc.communicate(timeout=20)
