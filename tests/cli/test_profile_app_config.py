@@ -256,14 +256,16 @@ def test_malformed_config_is_not_overwritten_by_add(runner: CliRunner, isolated_
 # ------------------------------------------------------------------ a real terminal
 
 
-def test_hidden_prompt_on_a_real_terminal(tmp_path: Path) -> None:
-    """The secret typed at the prompt is stored, never echoed, never on stdout."""
+@pytest.mark.parametrize("extra", [[], ["--client-secret-stdin"]], ids=["prompt", "stdin-flag-on-a-tty"])
+def test_hidden_prompt_on_a_real_terminal(tmp_path: Path, extra: list[str]) -> None:
+    """The secret typed at the prompt is stored, never echoed, never on stdout (also with
+    --client-secret-stdin when stdin is a terminal: reading it plainly would echo the secret)."""
     home = tmp_path / "home"
     env = {**os.environ, "XAA_HOME": str(home), "XAA_SECRET_STORE": "file", "NO_COLOR": "1"}
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "xaa_cli", "profile", "add", "acme", "--issuer", IDP, "--client-id", "c",
-         "--client-auth", "client_secret_basic"],
+         "--client-auth", "client_secret_basic", *extra],
         stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
     )  # fmt: skip
     os.close(slave)

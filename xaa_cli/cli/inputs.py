@@ -92,7 +92,8 @@ def obtain_secret(what: str, *, from_stdin: bool, needed: bool, have_stored: boo
             )
         return None
     if from_stdin:
-        return read_secret_from_stdin(what)
+        # On a terminal, reading stdin would echo the secret into the scrollback: ask without echo instead.
+        return prompt_secret(what) if stdin_is_tty() else read_secret_from_stdin(what)
     if have_stored:
         return None
     if stdin_is_tty():
