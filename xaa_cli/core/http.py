@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import ssl
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
@@ -64,6 +65,16 @@ def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _skip_httpx_cli() -> None:
+    """``import httpx`` also imports httpx's optional command-line tool (click, rich, pygments): about 40 %
+    of the import, which is most of what a cold ``xaa token get`` spends before its first request
+    (benchmarks/token_bench.py). xaa never uses ``httpx.main``; a ``None`` entry in ``sys.modules`` makes
+    that one submodule import fail, and httpx then installs its own stub (the ImportError path in
+    ``httpx/__init__.py``). No effect if httpx was already imported."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def make_client(
     *,
     timeout: float = 10.0,
@@ -72,6 +83,7 @@ def make_client(
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
     """Build the ``httpx.Client`` every command uses."""
+    _skip_httpx_cli()
     import httpx
 
     hooks: dict[str, list[Callable[..., None]]] = {"request": [_guard], "response": []}
