@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.server.helpers import ID_JAG, ID_TOKEN, RT_TYPE, TE, exchange, idp_auth
+from tests.server.helpers import ID_JAG, ID_TOKEN, RT_TYPE, TE, exchange, idp_auth, jwt_bearer
 from tests.support.server import DevServer, sign_in
 from xaa_cli.core.jose import decode_unverified, verify_signature
 from xaa_cli.core.keys import generate_private_jwk, sign_jwt
@@ -283,3 +283,36 @@ def test_disabled_client_gets_no_id_jag(dev_server: DevServer) -> None:
     dev_server.runtime.store.set_client_disabled("xaa-agent", True, 0)
     response = exchange(dev_server, sign_in(dev_server)["id_token"])
     assert (response.status_code, response.json()["error"]) == (400, "unauthorized_client")
+
+
+def test_36_tenant_claims_for_multi_tenant_issuer_and_app(make_dev_server) -> None:
+    apps = {**DEFAULT_POLICY.apps, "trello": replace(DEFAULT_POLICY.apps["trello"], tenant="acme-boards")}
+    server = make_dev_server(policy=replace(DEFAULT_POLICY, apps=apps, options=Options(tenant="acme")))
+    grant = _ok(server)["access_token"]
+    claims = _claims(grant)
+    assert (claims["tenant"], claims["aud_tenant"], claims["aud_sub"]) == ("acme", "acme-boards", "alice")
+    assert jwt_bearer(server, grant).status_code == 200
+    plain = _claims(_ok(server, app="slack")["access_token"])
+    assert "aud_tenant" not in plain
+    assert plain["tenant"] == "acme"
+
+
+def test_36_app_tenant_mismatch_is_refused(make_dev_server) -> None:
+    apps = {**DEFAULT_POLICY.apps, "trello": replace(DEFAULT_POLICY.apps["trello"], tenant="acme-boards")}
+    server = make_dev_server(policy=replace(DEFAULT_POLICY, apps=apps))
+    now = int(time.time())
+    forged = sign_jwt(
+        {
+            "iss": server.idp_issuer,
+            "sub": "alice",
+            "aud": server.app_issuer("trello"),
+            "client_id": "xaa-agent-at-trello",
+            "jti": "t1",
+            "iat": now,
+            "exp": now + 60,
+            "aud_tenant": "other",
+        },
+        server.runtime.keys.private("idp"),
+        typ="oauth-id-jag+jwt",
+    )
+    assert jwt_bearer(server, forged).json()["error"] == "invalid_grant"

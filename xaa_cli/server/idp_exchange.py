@@ -175,4 +175,8 @@ def _id_jag_claims(
         claims["auth_time"] = auth_time
     if jkt is not None:
         claims["cnf"] = {"jkt": jkt}
+    if rt.options.tenant is not None:
+        claims["tenant"] = rt.options.tenant
+    if app.tenant is not None:
+        claims.update(aud_tenant=app.tenant, aud_sub=user.sub)
     return claims

@@ -37,6 +37,7 @@ class Options:
     dpop_bound_when_proof: bool = True  # §11.8: with a DPoP proof and no cnf, bind the token to it
     signing_alg: str = "ES256"
     max_assertion_bytes: int = 16 * 1024
+    tenant: str | None = None  # multi-tenant issuer: every ID-JAG carries this `tenant` (§6.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class AppSpec:
     aliases: tuple[str, ...] = ()  # implementation-specific `audience` values (URNs, §4.3)
     max_auth_age: int | None = None  # step-up (§9.2): refuse ID tokens whose auth_time is older
     require_dpop: bool = False  # the API accepts only sender-constrained tokens (§9.8.1.2.4)
+    tenant: str | None = None  # multi-tenant RAS: ID-JAGs carry aud_tenant/aud_sub and must match (§6.3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,7 @@ DEFAULT_POLICY: Final = _default_policy()
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
     """Plain data for TOML (``tomli_w`` in the CLI layer)."""
     return {
-        "options": asdict(policy.options),
+        "options": _drop(asdict(policy.options)),
         "users": {u.name: _drop(asdict(u), "name") for u in policy.users.values()},
         "apps": {a.name: _drop(asdict(a), "name") for a in policy.apps.values()},
         "clients": {

@@ -70,6 +70,8 @@ def _validate_and_issue(
     jkt = _binding(rt, req, app, claims, grant_type)
     if claims["sub"] not in rt.policy.users:
         raise invalid_grant("the ID-JAG subject is not a user of this app")
+    if app.tenant is not None and claims.get("aud_tenant") != app.tenant:
+        raise invalid_grant(f"the ID-JAG is not for the {app.name} tenant this server hosts")
     resource = _resource(rt, app, claims, req.params("resource"))
     scope = _scope(app, claims.get("scope"), req.param("scope"))
     fields.update(resource=resource, scope=scope)
