@@ -316,3 +316,20 @@ def test_36_app_tenant_mismatch_is_refused(make_dev_server) -> None:
         typ="oauth-id-jag+jwt",
     )
     assert jwt_bearer(server, forged).json()["error"] == "invalid_grant"
+
+
+def test_37_pairwise_subjects(make_dev_server) -> None:
+    server = make_dev_server(policy=replace(DEFAULT_POLICY, options=Options(pairwise_subjects=True)))
+    tokens = sign_in(server)
+    client_sub = _claims(tokens["id_token"])["sub"]
+    grant = _ok(server)["access_token"]
+    app_sub = _claims(grant)["sub"]
+    assert "alice" not in (client_sub, app_sub)
+    assert client_sub != app_sub  # the app sees its own pairwise id, not the client's
+    access = jwt_bearer(server, grant).json()["access_token"]
+    who = server.client.get(
+        f"{server.resource('trello')}/whoami", headers={"Authorization": f"Bearer {access}"}
+    )
+    assert who.json()["sub"] == app_sub
+    again = _claims(_ok(server)["access_token"])["sub"]
+    assert again == app_sub  # stable

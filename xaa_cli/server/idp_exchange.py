@@ -14,6 +14,7 @@ from xaa_cli.server.idp_tokens import verify_id_token
 from xaa_cli.server.policy import AppSpec, User
 from xaa_cli.server.rules import PolicyDenied, decide
 from xaa_cli.server.settings import IDP, Runtime
+from xaa_cli.server.subjects import app_rp_client_id, subject_for
 from xaa_cli.server.tokens import find_token
 from xaa_cli.server.wire import Request
 
@@ -154,7 +155,7 @@ def _id_jag_claims(
     now = rt.now_int()
     claims: dict[str, Any] = {
         "iss": rt.urls.idp,
-        "sub": user.sub,
+        "sub": subject_for(rt, user, app_rp_client_id(app.name)),
         "aud": rt.urls.app(app.name),
         "client_id": client_id,
         "jti": rt.new_id(),
@@ -178,5 +179,5 @@ def _id_jag_claims(
     if rt.options.tenant is not None:
         claims["tenant"] = rt.options.tenant
     if app.tenant is not None:
-        claims.update(aud_tenant=app.tenant, aud_sub=user.sub)
+        claims.update(aud_tenant=app.tenant, aud_sub=claims["sub"])
     return claims

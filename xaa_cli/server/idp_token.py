@@ -13,6 +13,7 @@ from xaa_cli.server.idp_device import device_code_grant
 from xaa_cli.server.idp_exchange import token_exchange
 from xaa_cli.server.idp_tokens import SignIn, issue_user_tokens
 from xaa_cli.server.settings import IDP, Runtime
+from xaa_cli.server.subjects import subject_for
 from xaa_cli.server.tokens import find_token
 from xaa_cli.server.wire import Request, Response, json_response
 
@@ -114,7 +115,7 @@ def introspect(rt: Runtime, req: Request, realm: str) -> Response:
     body: dict[str, Any] = {
         "active": True,
         "iss": rt.urls.issuer(realm),
-        "sub": record.sub,
+        "sub": _presented_sub(rt, realm, record.sub, record.client_id),
         "client_id": record.client_id,
         "scope": record.scope,
         "token_type": "Bearer" if record.cnf_jkt is None else "DPoP",
@@ -131,6 +132,12 @@ def introspect(rt: Runtime, req: Request, realm: str) -> Response:
     return json_response(body)
 
 
+def _presented_sub(rt: Runtime, realm: str, sub: str, client_id: str) -> str:
+    """IdP records keep the user name; clients see their (possibly pairwise) subject."""
+    user = rt.policy.users.get(sub) if realm == IDP else None
+    return subject_for(rt, user, client_id) if user is not None else sub
+
+
 def userinfo(rt: Runtime, req: Request) -> Response:
     header = req.headers.get("authorization", "")
     token_value = header[7:].strip() if header[:7].lower() == "bearer " else ""
@@ -138,7 +145,7 @@ def userinfo(rt: Runtime, req: Request) -> Response:
     if record is None or record.kind != "access_token" or not record.active(rt.now()):
         return Response(401, b"", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
     user = rt.policy.users[record.sub]
-    info: dict[str, Any] = {"sub": user.sub}
+    info: dict[str, Any] = {"sub": subject_for(rt, user, record.client_id)}
     if "email" in record.scope.split():
         info.update(email=user.email, email_verified=True)
     if "profile" in record.scope.split():

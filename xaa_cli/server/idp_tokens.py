@@ -15,6 +15,7 @@ from xaa_cli.server.constants import ACCESS_TOKEN_TYP, ID_JAG_TYP
 from xaa_cli.server.errors import OAuthServerError
 from xaa_cli.server.policy import User
 from xaa_cli.server.settings import IDP, Runtime
+from xaa_cli.server.subjects import resolve_subject, subject_for
 from xaa_cli.server.tokens import TokenRecord, save_token
 
 LOGIN_SCOPES: Final = ("openid", "profile", "email", "offline_access")
@@ -41,7 +42,7 @@ def id_token_claims(rt: Runtime, sign_in: SignIn, now: int) -> dict[str, Any]:
     user = sign_in.user
     claims: dict[str, Any] = {
         "iss": rt.urls.idp,
-        "sub": user.sub,
+        "sub": subject_for(rt, user, sign_in.client_id),
         "aud": sign_in.client_id,
         "azp": sign_in.client_id,
         "iat": now,
@@ -138,7 +139,7 @@ def verify_id_token(rt: Runtime, token: str, client_id: str) -> tuple[User, Mapp
     exp = claims.get("exp")
     if not isinstance(exp, int | float) or exp < rt.now() - rt.options.leeway:
         raise OAuthServerError(code, "the ID token has expired")
-    user = rt.policy.users.get(str(claims.get("sub")))
+    user = resolve_subject(rt, str(claims.get("sub")), client_id)
     if user is None:
         raise OAuthServerError(code, "the ID token subject is not a known user")
     return user, claims

@@ -38,6 +38,7 @@ class Options:
     signing_alg: str = "ES256"
     max_assertion_bytes: int = 16 * 1024
     tenant: str | None = None  # multi-tenant issuer: every ID-JAG carries this `tenant` (§6.1)
+    pairwise_subjects: bool = False  # OIDC pairwise `sub` per client (checklist 37)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from xaa_cli.server.errors import OAuthServerError, invalid_grant, invalid_reque
 from xaa_cli.server.idjag_verify import TrustedIssuer, verify_id_jag
 from xaa_cli.server.policy import AppSpec
 from xaa_cli.server.settings import IDP, Runtime
+from xaa_cli.server.subjects import app_rp_client_id, resolve_subject, subject_for
 from xaa_cli.server.tokens import TokenRecord, save_token
 from xaa_cli.server.wire import Request, Response, json_response
 
@@ -68,7 +69,7 @@ def _validate_and_issue(
     )
     fields.update(subject=claims["sub"], jti=claims["jti"])
     jkt = _binding(rt, req, app, claims, grant_type)
-    if claims["sub"] not in rt.policy.users:
+    if resolve_subject(rt, claims["sub"], app_rp_client_id(app.name)) is None:
         raise invalid_grant("the ID-JAG subject is not a user of this app")
     if app.tenant is not None and claims.get("aud_tenant") != app.tenant:
         raise invalid_grant(f"the ID-JAG is not for the {app.name} tenant this server hosts")
@@ -189,6 +190,7 @@ def _authorization_code(rt: Runtime, req: Request, app: AppSpec, auth: Authentic
         req.param("redirect_uri"),
         req.param("code_verifier"),
     )
-    claims = {"sub": grant.user, "iss": None, "jti": None, "auth_time": grant.auth_time}
+    sub = subject_for(rt, rt.policy.users[grant.user], app_rp_client_id(app.name))
+    claims = {"sub": sub, "iss": None, "jti": None, "auth_time": grant.auth_time}
     fields = {"issued_to": auth.client_id, "audience": rt.urls.app(app.name), "subject": grant.user}
     return _issue(rt, app, auth.client_id, claims, grant.scope, rt.urls.resource(app.name), None, fields)

@@ -89,6 +89,11 @@ class Runtime:
         return int(self.settings.clock.now())
 
     @cached_property
+    def pairwise_salt(self) -> bytes:
+        """Kept in the store so pairwise subjects survive restarts."""
+        return self.store.setdefault_kv("pairwise_salt", random_id(32)).encode()
+
+    @cached_property
     def _authenticators(self) -> dict[str, ClientAuthenticator]:
         out = {}
         for realm in (IDP, *self.policy.apps):
