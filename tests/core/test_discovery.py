@@ -153,3 +153,14 @@ def test_idp_prefers_oidc_discovery() -> None:
 
     fetch_server_metadata(httpx.Client(transport=httpx.MockTransport(spy)), IDP, prefer_oidc=True)
     assert seen == [IDP + "/.well-known/openid-configuration"]
+
+
+def test_informational_http_links_do_not_block_discovery() -> None:
+    server = FakeServer(APP, extra_metadata={"op_tos_uri": "http://legal.example/tos"})
+    assert fetch_server_metadata(client(server), APP).issuer == APP
+
+
+def test_plain_http_jwks_uri_is_refused() -> None:
+    server = FakeServer(APP, extra_metadata={"jwks_uri": "http://keys.example/jwks"})
+    with pytest.raises(InsecureURLError):
+        fetch_server_metadata(client(server), APP)

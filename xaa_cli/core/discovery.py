@@ -107,7 +107,8 @@ def parse_server_metadata(document: Any, issuer: str, source: str) -> ServerMeta
     if not isinstance(token_endpoint, str):
         raise ProtocolError(f"the metadata at {source} has no token_endpoint")
     for name, value in document.items():
-        if name.endswith(("_endpoint", "_uri")) and isinstance(value, str):
+        # Only what xaa may call; informational links (op_tos_uri, service_documentation) are not checked.
+        if (name.endswith("_endpoint") or name == "jwks_uri") and isinstance(value, str):
             require_secure_url(value, what=f"{name} of {issuer}")
     return ServerMetadata(issuer=issuer, token_endpoint=token_endpoint, raw=document)
 
