@@ -318,3 +318,50 @@ def test_revoked_and_expired_tokens_are_refused_by_the_api(make_dev_server) -> N
     response = server.client.get(whoami, headers=bearer(second))
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def _nameid_server(make_dev_server) -> DevServer:
+    apps = {**DEFAULT_POLICY.apps, "trello": replace(DEFAULT_POLICY.apps["trello"], sub_id=True)}
+    server: DevServer = make_dev_server(policy=replace(DEFAULT_POLICY, apps=apps))
+    return server
+
+
+def test_sub_id_is_issued_and_resolved(make_dev_server) -> None:
+    server = _nameid_server(make_dev_server)
+    grant = id_jag(server)
+    from xaa_cli.core.jose import decode_unverified
+
+    sub_id = decode_unverified(grant).claims["sub_id"]
+    assert sub_id == {
+        "format": "saml-nameid",
+        "issuer": f"{server.idp_issuer}/saml",
+        "nameid": "alice@example.com",
+        "nameid_format": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+    }
+    assert jwt_bearer(server, grant).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "sub_id",
+    [
+        None,
+        "alice@example.com",
+        {"format": "email", "email": "alice@example.com"},
+        {"format": "saml-nameid", "issuer": "{idp}/saml"},
+        {"format": "saml-nameid", "issuer": "{idp}/saml", "nameid": "bob@example.com"},
+    ],
+)
+def test_78_sub_id_required_and_well_formed(make_dev_server, sub_id: Any) -> None:
+    server = _nameid_server(make_dev_server)
+    if isinstance(sub_id, dict):
+        sub_id = {k: v.format(idp=server.idp_issuer) for k, v in sub_id.items()}
+    extra = {} if sub_id is None else {"sub_id": sub_id}
+    assert _error(jwt_bearer(server, _grant(server, **extra))) == "invalid_grant"
+
+
+def test_79_sub_id_issuer_not_associated(make_dev_server) -> None:
+    server = _nameid_server(make_dev_server)
+    sub_id = {"format": "saml-nameid", "issuer": "https://other-saml.example/", "nameid": "alice@example.com"}
+    assert _error(jwt_bearer(server, _grant(server, sub_id=sub_id))) == "invalid_grant"
+    good = {**sub_id, "issuer": f"{server.idp_issuer}/saml"}
+    assert jwt_bearer(server, _grant(server, sub_id=good)).status_code == 200

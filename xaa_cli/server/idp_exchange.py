@@ -14,7 +14,7 @@ from xaa_cli.server.idp_tokens import verify_id_token
 from xaa_cli.server.policy import AppSpec, User
 from xaa_cli.server.rules import PolicyDenied, decide
 from xaa_cli.server.settings import IDP, Runtime
-from xaa_cli.server.subjects import app_rp_client_id, subject_for
+from xaa_cli.server.subjects import app_rp_client_id, sub_id_claim, subject_for
 from xaa_cli.server.tokens import find_token
 from xaa_cli.server.wire import Request
 
@@ -180,4 +180,6 @@ def _id_jag_claims(
         claims["tenant"] = rt.options.tenant
     if app.tenant is not None:
         claims.update(aud_tenant=app.tenant, aud_sub=claims["sub"])
+    if app.sub_id:
+        claims["sub_id"] = sub_id_claim(rt, user)
     return claims

@@ -64,6 +64,7 @@ class AppSpec:
     max_auth_age: int | None = None  # step-up (§9.2): refuse ID tokens whose auth_time is older
     require_dpop: bool = False  # the API accepts only sender-constrained tokens (§9.8.1.2.4)
     tenant: str | None = None  # multi-tenant RAS: ID-JAGs carry aud_tenant/aud_sub and must match (§6.3)
+    sub_id: bool = False  # the app resolves users by SAML NameID: ID-JAGs carry and need `sub_id` (§3.2)
 
 
 @dataclass(frozen=True, slots=True)

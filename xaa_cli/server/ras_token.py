@@ -15,7 +15,7 @@ from xaa_cli.server.errors import OAuthServerError, invalid_grant, invalid_reque
 from xaa_cli.server.idjag_verify import TrustedIssuer, verify_id_jag
 from xaa_cli.server.policy import AppSpec
 from xaa_cli.server.settings import IDP, Runtime
-from xaa_cli.server.subjects import app_rp_client_id, resolve_subject, subject_for
+from xaa_cli.server.subjects import app_rp_client_id, resolve_app_subject, subject_for
 from xaa_cli.server.tokens import TokenRecord, save_token
 from xaa_cli.server.wire import Request, Response, json_response
 
@@ -69,8 +69,7 @@ def _validate_and_issue(
     )
     fields.update(subject=claims["sub"], jti=claims["jti"])
     jkt = _binding(rt, req, app, claims, grant_type)
-    if resolve_subject(rt, claims["sub"], app_rp_client_id(app.name)) is None:
-        raise invalid_grant("the ID-JAG subject is not a user of this app")
+    resolve_app_subject(rt, app, claims)
     if app.tenant is not None and claims.get("aud_tenant") != app.tenant:
         raise invalid_grant(f"the ID-JAG is not for the {app.name} tenant this server hosts")
     resource = _resource(rt, app, claims, req.params("resource"))
