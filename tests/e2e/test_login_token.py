@@ -580,3 +580,12 @@ def test_step_up_demand_leads_to_login_with_max_age(
     xaa.ok("login", "--max-age", "300")
     assert "max_age=300" in xaa.opened[-1]
     assert xaa.ok("token", "get", "--aud", "trello").stdout.strip()
+
+
+def test_resource_challenge_for_another_resource_is_refused(signed_in: Xaa) -> None:
+    # whoami answers 401 with resource_metadata for .../api; RFC 9728 §3.3 forbids using it for .../api/whoami
+    endpoint = signed_in.server.resource("slack") + "/whoami"
+    result = signed_in("token", "get", "--resource", endpoint)
+    assert result.exit_code == 5
+    assert "refusing to use it (RFC 9728 §3.3)" in result.stderr
+    assert not any(r.startswith("POST") for r in signed_in.requests[-3:])
