@@ -159,7 +159,9 @@ def parse_resource_metadata(document: Any, expected: set[str], source: str) -> P
         raise ProtocolError(
             f"the resource metadata at {source} is for {resource!r}, not {sorted(expected)[0]!r}; "
             "refusing to use it (RFC 9728 §3.3)",
-            hint=f"pass --resource {resource} if that is the API you mean, or --aud with the app's alias",
+            hint=f"pass --resource {resource} if that is the API you mean, or --aud with the app's alias"
+            if isinstance(resource, str) and resource.isprintable() and len(resource) < 300
+            else "pass --aud with the app's alias",
         )
     servers = document.get("authorization_servers")
     if not isinstance(servers, list) or not [s for s in servers if isinstance(s, str)]:
