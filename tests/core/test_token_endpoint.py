@@ -118,3 +118,10 @@ def test_invalid_grant_class_is_retryable_marker() -> None:
 def test_numeric_string_expires_in_is_accepted() -> None:
     body = call(json_response(200, {"access_token": "a", "token_type": "Bearer", "expires_in": "3599"}))
     assert body["expires_in"] == 3599
+
+
+def test_server_text_cannot_inject_terminal_escapes() -> None:
+    err = error_for(400, {"error": "bad\x1b[31m", "error_description": "x\x1b]0;pwned\x07y"}, HOP)
+    assert "\x1b" not in str(err)
+    assert "\x07" not in str(err)
+    assert err.error == "bad?[31m"

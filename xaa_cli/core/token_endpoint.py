@@ -141,9 +141,14 @@ HINTS: Final[Mapping[str, str]] = {
 
 def error_for(status: int, body: Mapping[str, Any], hop: Hop) -> OAuthError:
     """An ``OAuthError`` subclass for an RFC 6749 §5.2 body (``body['error']`` must be a string)."""
-    code = str(body["error"])
+    code = "".join(c if c.isprintable() else "?" for c in str(body["error"])[:100])
     description = body.get("error_description")
-    desc = description[:300] if isinstance(description, str) else None
+    # Server text reaches the terminal: cap it and replace control characters (no escape sequences).
+    desc = (
+        "".join(c if c.isprintable() else "?" for c in description[:300])
+        if isinstance(description, str)
+        else None
+    )
     template = HINTS.get(code)
     hint = None
     if template:
