@@ -96,15 +96,19 @@ def check_authorization_response(params: Mapping[str, str], *, state: str, metad
     if iss is None and metadata.iss_parameter_supported:
         raise ProtocolError("the IdP promises an iss parameter (RFC 9207) but the sign-in answer has none")
     if "error" in params:
-        detail = params.get("error_description")
+        error, detail = _printable(params["error"], 100), _printable(params.get("error_description", ""), 200)
         raise RemoteError(
-            f"sign-in at the IdP failed: {params['error']}" + (f" ({detail[:200]})" if detail else ""),
-            hint="try `xaa login` again",
+            f"sign-in at {metadata.issuer} failed: {error}" + (f" ({detail})" if detail else ""),
+            hint="try again; if it keeps failing, ask the administrator whether you may use this client",
         )
     code = params.get("code")
     if not code:
         raise ProtocolError("the sign-in answer has no authorization code")
     return code
+
+
+def _printable(text: str, limit: int) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
 
 
 # ----------------------------------------------------------------------------------------- ID token
