@@ -17,6 +17,7 @@ from xaa_cli.cli.context import AppContext, get_ctx
 from xaa_cli.cli.inputs import OutputOpt
 
 if TYPE_CHECKING:
+    from xaa_cli.core.idjag import FlowResult
     from xaa_cli.core.token_endpoint import StepEvent
     from xaa_cli.storage.token_cache import CachedToken
 
@@ -133,7 +134,7 @@ def get(
     _emit_token(actx, entry, mode, cached=result is None)
 
 
-def _report_flow(actx: AppContext, result: Any) -> None:
+def _report_flow(actx: AppContext, result: FlowResult) -> None:
     if result.narrowed:
         actx.warn("granted fewer scopes than requested: " + ", ".join(result.narrowed))
     if result.retried:
