@@ -52,7 +52,10 @@ def completion_script(shell: str) -> str:
 def completion(
     shell: Annotated[Shell, typer.Argument(metavar="SHELL", help="bash, zsh or fish.", show_default=False)],
 ) -> None:
-    """Print the shell completion script for bash, zsh or fish (install it as shown below)."""
+    """Print the shell completion script for bash, zsh or fish.
+
+    The script asks xaa itself at each <TAB>, so completions follow the installed version.
+    """
     from xaa_cli.cli.render import write_stdout
 
     write_stdout(completion_script(shell.value))

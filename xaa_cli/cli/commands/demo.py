@@ -24,7 +24,7 @@ EPILOG = """[bold]Examples[/bold]
 
   [cyan]xaa demo[/cyan]                 run the demo, leave nothing behind
   [cyan]xaa demo --keep[/cyan]          keep the throw-away home and continue by hand
-  [cyan]xaa demo | less -R[/cyan]       read it at your pace
+  [cyan]xaa demo | less[/cyan]          read it at your own pace
 """
 
 
@@ -35,8 +35,12 @@ def demo(
         typer.Option("--keep", help="Keep the throw-away xaa home and print how to continue by hand."),
     ] = False,
 ) -> None:
-    """Run the whole flow against throw-away reference servers: sign-in, ID-JAG, access token, API call,
-    inspect, audit, revoke and a refused request — each hop explained."""
+    """Watch the whole Cross-App Access flow run, each hop explained, in a few seconds.
+
+    Starts the reference IdP and apps on a free 127.0.0.1 port with a throw-away xaa home (no OS keyring
+    needed), then: sign-in, ID-JAG, access token, API call, inspect, the IdP's audit trail, revocation and a
+    refused request. The narration goes to stdout; nothing is left behind unless --keep.
+    """
     from xaa_cli.cli.demo.narrate import Narrator
     from xaa_cli.cli.demo.sandbox import Sandbox
     from xaa_cli.cli.demo.scenario import Demo

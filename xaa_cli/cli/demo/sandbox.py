@@ -60,10 +60,10 @@ class Sandbox:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            if getattr(self, "actx", None) is not None:
+                self.actx.close()  # first: uvicorn's shutdown waits for open keep-alive connections
             if self._server is not None:
                 self._server.stop()
-            if getattr(self, "actx", None) is not None:
-                self.actx.close()
         finally:
             self._restore_env()
             if not self.keep:
