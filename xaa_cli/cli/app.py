@@ -130,11 +130,24 @@ def report(exc: BaseException, app_ctx: object) -> int:
     return int(code)
 
 
+ROOT_EPILOG = """[bold]Start here[/bold]
+
+  [cyan]xaa demo[/cyan]                                        the whole flow, narrated, in a few seconds
+  [cyan]xaa dev serve[/cyan]                                   a reference IdP and apps on 127.0.0.1:8765
+  [cyan]xaa login[/cyan]                                       sign in at the profile's IdP
+  [cyan]xaa token get --aud trello --scope board:write[/cyan]  a short-lived token on stdout
+  [cyan]xaa run --aud trello -- python report.py[/cyan]        a program gets a token, not a static key
+  [cyan]xaa scan .[/cyan]                                      the static secrets to replace
+
+Every command has --help with its options; docs/index.md maps the documentation.
+"""
+
 app = typer.Typer(
     name="xaa",
     cls=XaaGroup,
     help="Cross-App Access from the command line: short-lived, scoped tokens brokered by your "
     "identity provider (ID-JAG), instead of static API keys.",
+    epilog=ROOT_EPILOG,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
