@@ -220,3 +220,12 @@ def test_cross_site_form_posts_are_refused(make_dev_server) -> None:
         headers={"Origin": server.base_url},
     )
     assert "code" in _query(same_site)
+
+
+def test_sign_in_page_csp_lets_the_form_reach_the_loopback_redirect(make_dev_server) -> None:
+    server = make_dev_server(auto_approve=None)
+    page = server.client.get(f"{server.idp_issuer}/authorize", params=_params(server))
+    csp = page.headers["content-security-policy"]
+    assert "form-action 'self' http://127.0.0.1:9;" in csp + ";"
+    assert "default-src 'none'" in csp
+    assert page.headers["x-frame-options"] == "DENY"

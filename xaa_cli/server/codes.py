@@ -57,6 +57,12 @@ def is_loopback_redirect(uri: str) -> bool:
     return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS and not parts.fragment
 
 
+def origin_of(uri: str) -> str:
+    """``scheme://host[:port]`` of an already validated redirect URI (for the page's CSP)."""
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def with_query(uri: str, params: dict[str, str | None]) -> str:
     query = urlencode({k: v for k, v in params.items() if v is not None})
     return f"{uri}{'&' if '?' in uri else '?'}{query}"

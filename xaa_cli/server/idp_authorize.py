@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from xaa_cli.server import pages
-from xaa_cli.server.codes import CodeGrant, check_challenge, create_code, is_loopback_redirect, with_query
+from xaa_cli.server.codes import (
+    CodeGrant,
+    check_challenge,
+    create_code,
+    is_loopback_redirect,
+    origin_of,
+    with_query,
+)
 from xaa_cli.server.errors import OAuthServerError
 from xaa_cli.server.idp_tokens import login_scope
 from xaa_cli.server.settings import IDP, Runtime
@@ -62,7 +69,7 @@ def authorize(rt: Runtime, req: Request) -> Response:
         if req.method == "POST" and req.param("decision") == "deny":
             return redirect(with_query(redirect_uri, {"error": "access_denied", **back}))
         page = pages.sign_in_page(client_id, login_scope(params.get("scope")), rt.policy.users, params)
-        return html_response(page)
+        return html_response(page, form_targets=(origin_of(redirect_uri),))
     grant = CodeGrant(
         IDP,
         client_id,

@@ -64,10 +64,15 @@ def json_response(
     return Response(status, body, merged, "application/json")
 
 
-def html_response(html: str, status: int = 200) -> Response:
+def html_response(html: str, status: int = 200, *, form_targets: tuple[str, ...] = ()) -> Response:
+    """An HTML page with a strict CSP. ``form_targets``: extra origins a form may end up at — browsers
+    (Chromium) apply ``form-action`` to the redirect after the POST, so the sign-in page must allow the
+    client's loopback redirect origin (RFC 8252 §7.3)."""
+    form_action = " ".join(("'self'", *form_targets))
+    csp = f"default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}"
     headers = {
         **NO_STORE,
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        "Content-Security-Policy": csp,
         "X-Frame-Options": "DENY",
     }
     return Response(status, html.encode("utf-8"), headers, "text/html; charset=utf-8")
