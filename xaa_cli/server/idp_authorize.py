@@ -69,7 +69,7 @@ def authorize(rt: Runtime, req: Request) -> Response:
         if req.method == "POST" and req.param("decision") == "deny":
             return redirect(with_query(redirect_uri, {"error": "access_denied", **back}))
         page = pages.sign_in_page(client_id, login_scope(params.get("scope")), rt.policy.users, params)
-        return html_response(page, form_targets=(origin_of(redirect_uri),))
+        return html_response(page, form_targets=_form_targets(rt, client_id, redirect_uri))
     grant = CodeGrant(
         IDP,
         client_id,
@@ -83,6 +83,14 @@ def authorize(rt: Runtime, req: Request) -> Response:
     )
     code = create_code(rt, grant)
     return redirect(with_query(redirect_uri, {"code": code, **back}))
+
+
+def _form_targets(rt: Runtime, client_id: str, redirect_uri: str) -> tuple[str, ...]:
+    """Origins the sign-in form's navigation may reach. For an app's own sign-in (``app-NAME``) the app's
+    callback then redirects to *its* client's loopback URI, unknown here: allow any loopback port."""
+    if client_id.startswith("app-"):
+        return ("http://127.0.0.1:*", "http://localhost:*")
+    return (origin_of(redirect_uri),)
 
 
 def _chosen_user(rt: Runtime, req: Request) -> str | None:
