@@ -60,20 +60,18 @@ def demo(
 
 
 def _continue_by_hand(say: Narrator, home: str, port: str, elapsed: float) -> None:
+    """Plain lines, not a panel: they are meant to be copied into a shell."""
     quoted = shlex.quote(home)
-    say.panel(
-        f"Done in {elapsed:.1f} s — the home is kept: continue by hand",
-        [
-            ("1", f"export XAA_HOME={quoted}"),
-            ("2", f"xaa dev serve --port {port} &    # the same servers, state and credentials"),
-            ("3", "xaa login                 # the browser shows the IdP's sign-in page"),
-            ("4", "xaa token get --aud trello --scope board:write"),
-            ("5", "xaa token list; xaa audit; xaa dev audit"),
-            ("6", 'xaa inspect "$(xaa token get --aud trello)" --profile dev --aud trello'),
-            ("clean up", f"rm -rf {quoted}; unset XAA_HOME"),
-        ],
-        footer='secrets live in a 0600 file store inside that home (secret_store = "file")',
+    say.note(f"Done in {elapsed:.1f} s. The throw-away home is kept; continue by hand:\n")
+    say.note(
+        f"  export XAA_HOME={quoted}\n"
+        f"  xaa dev serve --port {port} --auto-approve alice &   # the same servers, state and credentials\n"
+        "  xaa login --device\n"
+        "  xaa token get --aud trello --scope board:write\n"
+        "  xaa token list; xaa audit; xaa dev audit\n"
     )
+    say.note(f"When done: kill %1; rm -rf {quoted}; unset XAA_HOME")
+    say.note('(Secrets live in a 0600 file store inside that home: secret_store = "file" in its config.)')
 
 
 def register(app: typer.Typer) -> None:
