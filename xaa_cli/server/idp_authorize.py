@@ -88,7 +88,7 @@ def authorize(rt: Runtime, req: Request) -> Response:
 def _form_targets(rt: Runtime, client_id: str, redirect_uri: str) -> tuple[str, ...]:
     """Origins the sign-in form's navigation may reach. For an app's own sign-in (``app-NAME``) the app's
     callback then redirects to *its* client's loopback URI, unknown here: allow any loopback port."""
-    if client_id.startswith("app-"):
+    if client_id.startswith("app-") and client_id[4:] in rt.policy.apps:
         return ("http://127.0.0.1:*", "http://localhost:*")
     return (origin_of(redirect_uri),)
 
