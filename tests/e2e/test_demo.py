@@ -78,6 +78,8 @@ def test_demo_narrates_every_hop_without_keyring_and_leaves_nothing(tmp_path: Pa
     # Nothing in full: no JWT, and no secret form value.
     assert not JWT.search(out + done.stderr)
     assert done.stderr == ""  # the narration is the product: stdout
+    hosts = set(re.findall(r"https?://([^/\s:]+)", done.stdout))
+    assert hosts == {"127.0.0.1"}  # loopback only
     # Nothing left behind: the temporary directory is empty and the user's home was never created.
     assert list((tmp_path / "tmp").iterdir()) == []
     assert not (tmp_path / "user-home").exists()
