@@ -47,6 +47,7 @@ class Phase:
     errors: int = 0
     elapsed: float = 0.0
     server_cpu: float = 0.0  # seconds of server CPU (all workers) during the phase
+    client_cpu: float = 0.0  # seconds of the load generator's own CPU
 
     def report(self) -> str:
         done = len(self.latencies)
@@ -58,7 +59,8 @@ class Phase:
         cpu = self.server_cpu / done * 1000
         return (
             f"{self.name:<16} {done:>6} req  {done / self.elapsed:>8.0f} req/s  p50 {p50:6.1f} ms  "
-            f"p99 {p99:6.1f} ms  errors {self.errors}  server CPU {cpu:.2f} ms/req"
+            f"p99 {p99:6.1f} ms  errors {self.errors}  CPU/req server {cpu:.2f} ms, "
+            f"load generator {self.client_cpu / done * 1000:.2f} ms"
         )
 
 
@@ -124,9 +126,10 @@ async def run_phase(
 ) -> Phase:
     phase = Phase(name)
     shared = iter(requests)  # one event loop: a plain iterator is safe to share
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(_client(host, port, shared, phase, start + duration) for _ in range(concurrency)))
     phase.elapsed = time.perf_counter() - start
+    phase.client_cpu = time.process_time() - cpu
     return phase
 
 
