@@ -114,3 +114,10 @@ def test_demo_keep_leaves_a_home_that_plain_commands_use(
     audit = (home / "state" / "audit.jsonl").read_text()
     assert '"event": "revoke"' in audit or '"event":"revoke"' in audit
     assert not JWT.search(audit)
+
+
+def test_demo_refuses_json_output_before_starting_anything(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["-o", "json", "demo"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert '"error": "usage"' in result.stderr

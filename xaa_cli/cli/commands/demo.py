@@ -46,6 +46,7 @@ def demo(
     from xaa_cli.cli.demo.scenario import Demo
 
     actx = get_ctx(ctx)
+    actx.output_mode(None, ("table",), "table")  # the narration has no JSON form: refuse -o json early
     say = Narrator(actx.out)
     started = time.monotonic()
     with Sandbox(clock=actx.clock, color=actx.color, keep=keep) as box:
