@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from xaa_cli.cli.context import AppContext, get_ctx
-from xaa_cli.cli.inputs import OutputOpt
+from xaa_cli.cli.inputs import OutputOpt, stdin_is_tty
 
 ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Profile to sign in with.")]
 MAX_SUBJECT_TOKEN_BYTES = 64 * 1024
@@ -98,6 +98,8 @@ def _from_file(actx: AppContext, path: str, metadata: Any, client_id: str) -> An
     from xaa_cli.core.oidc import LoginResult, validate_id_token
     from xaa_cli.errors import UsageError
 
+    if path == "-" and stdin_is_tty():
+        raise UsageError("'-' reads the ID token from stdin, but stdin is a terminal", hint="pipe it in")
     try:
         raw = sys.stdin.read(MAX_SUBJECT_TOKEN_BYTES + 1) if path == "-" else _read(path)
     except OSError as exc:

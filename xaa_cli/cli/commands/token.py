@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from xaa_cli.cli.context import AppContext, get_ctx
-from xaa_cli.cli.inputs import OutputOpt
+from xaa_cli.cli.inputs import OutputOpt, stdin_is_tty
 
 if TYPE_CHECKING:
     from xaa_cli.core.idjag import FlowResult
@@ -231,6 +231,8 @@ def exchange(
 
     actx = get_ctx(ctx)
     mode = actx.output_mode(output, ("raw", "json", "header", "env"), "raw")
+    if assertion == "-" and stdin_is_tty():
+        raise UsageError("'-' reads the ID-JAG from stdin, but stdin is a terminal", hint="pipe it in")
     token = (sys.stdin.read(MAX_ID_JAG_BYTES + 1) if assertion == "-" else assertion).strip()
     if not token or len(token) > MAX_ID_JAG_BYTES:
         raise UsageError("give the ID-JAG as an argument or on stdin with '-'")
