@@ -61,8 +61,10 @@ class ScriptedBrowser:
     http: httpx.Client
     user: str
     pages: list[str] = field(default_factory=list)  # titles of the pages it saw, for the narration
+    opened: list[str] = field(default_factory=list)  # the authorization URLs it was given
 
     def __call__(self, url: str) -> bool:
+        self.opened.append(url)
         page = self.http.get(url)
         if page.status_code != 200 or "text/html" not in page.headers.get("content-type", ""):
             raise ProtocolError(f"the IdP's sign-in page answered HTTP {page.status_code}")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from rich.text import Text
 
 from xaa_cli.cli.demo.browser import ScriptedBrowser
-from xaa_cli.cli.demo.narrate import Narrator, Row, checks_table, short, step_rows
+from xaa_cli.cli.demo.narrate import Narrator, Row, checks_table, params_rows, short, step_rows
 from xaa_cli.errors import XaaError
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 APP: Final = "trello"
 SCOPE: Final = "board:write"
+AUTHORIZE_SKIPPED: Final = ("response_type",)  # implied by the grant row
 SHOWN_CLAIMS: Final = ("iss", "sub", "aud", "client_id", "scope", "resource", "jti", "exp")
 
 
@@ -87,14 +88,17 @@ class Demo:
         )  # fmt: skip
         claims = result.claims
         page = browser.pages[0] if browser.pages else "the sign-in page"
+        url = browser.opened[0] if browser.opened else metadata.endpoint("authorization_endpoint") or ""
+        authorize_params = "\n".join(params_rows(url.partition("?")[2], skip=AUTHORIZE_SKIPPED))
         renew = "kept too (renews the ID token)" if result.refresh_token else "none"
         self.say.panel(
             f"Sign in: {user} at the IdP (OpenID Connect)",
             [
                 ("who", f"{user}'s browser → IdP; then xaa (client {prof.client_id}) → IdP token endpoint"),
                 ("grant", "authorization code + PKCE S256, redirect to xaa's loopback listener (RFC 8252)"),
+                ("request", f"GET {url.split('?', 1)[0]}"),
+                ("parameters", authorize_params),
                 ("page", f"“{page}”: the user {user} is picked (the demo plays the browser)"),
-                ("scopes", " ".join(prof.login_scopes)),
                 ("answer", f"ID token for sub={claims.get('sub')} ({claims.get('email', '-')})"),
                 ("  id_token", short(result.id_token)),
                 ("  refresh", renew),
