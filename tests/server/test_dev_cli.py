@@ -126,3 +126,20 @@ def test_no_profile_reuses_but_never_writes_credentials() -> None:
     again = load_or_create_kits(store, DEFAULT_POLICY, persist=False)["xaa-agent"]
     assert (again.secret, again.app_secrets) == (first.secret, first.app_secrets)
     assert list(load_or_create_kits(store, DEFAULT_POLICY)) == ["xaa-agent"]  # the public client has no kit
+
+
+@pytest.mark.loopback
+def test_listening_socket_is_tcp_with_nodelay() -> None:
+    import socket
+
+    from xaa_cli.server.runner import listening_socket
+
+    sock = listening_socket()
+    try:
+        # asyncio sets TCP_NODELAY on accepted connections only when proto says TCP; without it every
+        # response waits for the client's delayed ACK (~40 ms).
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert sock.getsockname()[0] == "127.0.0.1"
+    finally:
+        sock.close()

@@ -142,9 +142,25 @@ class BackgroundServer:
         self.sock.close()
 
 
-def loopback_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
+def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A bound, listening TCP socket for uvicorn (so port 0 works and the URL is known before serving).
+
+    Created with ``IPPROTO_TCP`` explicitly and ``TCP_NODELAY`` set: asyncio only sets TCP_NODELAY on
+    accepted connections when the socket's ``proto`` says TCP, and without it every response (uvicorn writes
+    headers and body separately) waits for the client's delayed ACK, about 40 ms per request on Linux.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
     return sock
+
+
+def loopback_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    return listening_socket(host, port)

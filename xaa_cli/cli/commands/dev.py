@@ -239,18 +239,14 @@ def serve(
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    from xaa_cli.server.runner import listening_socket
+
     try:
-        sock.bind((host, port))
+        return listening_socket(host, port)
     except OSError as exc:
-        sock.close()
         raise UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror}", hint="pick another --port (0 = any free port)"
         ) from None
-    sock.listen(2048)
-    return sock
 
 
 @dev_app.command("policy")
