@@ -45,15 +45,6 @@ SHOTS = os.environ.get("XAA_TEST_SCREENSHOTS")
 TIMEOUT_MS = 20_000
 CALLBACK = re.compile(r"http://127\.0\.0\.1:\d+/callback\?")
 AUTHORIZE_URL = r"(http://127\.0\.0\.1:\d+/idp/authorize\?\S+)"
-# Known defect, reported to the reference server's owner: the sign-in page's Content-Security-Policy says
-# `form-action 'self'`, and Chromium applies form-action to the redirect that follows the form POST, so
-# the browser refuses to go back to xaa's loopback redirect_uri (http://127.0.0.1:PORT/callback). The fix
-# belongs in xaa_cli/server/wire.py (allow the loopback origins, RFC 8252 §7.3). Until then the tests
-# prove the rest of the flow with CSP bypassed and report the defect as an expected failure.
-CSP_DEFECT = (
-    "reference server: CSP form-action 'self' on the sign-in page blocks the redirect back to the "
-    "loopback redirect_uri in Chromium (xaa_cli/server/wire.py)"
-)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +58,7 @@ def browser_server() -> Iterator[DevServer]:
 
 @pytest.fixture
 def open_page(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """``open_page(bypass_csp=False)``: a page in a fresh headless chromium (its own --user-data-dir)."""
+    """``open_page()``: a page in a fresh headless chromium (its own --user-data-dir)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"chromium is not installed ({CHROMIUM}); .ci/run installs it with apt-get")
     sync_api = pytest.importorskip(
@@ -76,13 +67,12 @@ def open_page(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
     with sync_api.sync_playwright() as driver:
 
-        def launch(*, bypass_csp: bool = False) -> Any:
+        def launch() -> Any:
             context = driver.chromium.launch_persistent_context(
                 str(tmp_path / f"chromium-profile-{len(contexts)}"),  # a fresh --user-data-dir
                 executable_path=CHROMIUM,
                 headless=True,
                 args=CHROMIUM_ARGS,
-                bypass_csp=bypass_csp,
             )
             context.set_default_timeout(TIMEOUT_MS)
             contexts.append(context)
@@ -103,14 +93,33 @@ def cli_home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch, browser_serve
     return isolated_home
 
 
+_CHILDREN: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_login() -> Iterator[None]:
+    """A failed test must not leave an `xaa login` waiting on its loopback port."""
+    yield
+    while _CHILDREN:
+        child = _CHILDREN.pop()
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+        for stream in (child.stdout, child.stderr):
+            if stream is not None:
+                stream.close()
+
+
 def _start_login(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    child = subprocess.Popen(
         [sys.executable, "-m", "xaa_cli", "login", *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    _CHILDREN.append(child)
+    return child
 
 
 def _read_until(proc: subprocess.Popen[str], pattern: str) -> tuple[re.Match[str], str]:
@@ -149,32 +158,23 @@ def _signed_in_as(runner: CliRunner, user: str) -> None:
     assert (info["subject"], info["signed_in"]) == (user, True)
 
 
-def _choose(page: Any, url: str, button: str) -> bool:
-    """Open the sign-in URL, click ``button``, wait to land on xaa's loopback callback. False when the
-    page's CSP blocked the redirect (CSP_DEFECT); any other failure raises."""
-    blocked: list[str] = []
-    page.on("console", lambda m: blocked.append(m.text) if "form-action" in m.text else None)
+def _choose(page: Any, url: str, button: str) -> None:
+    """Open the sign-in URL, click ``button``, and land on xaa's loopback callback. The page's own
+    Content-Security-Policy is in force: Chromium applies form-action to the redirect after the POST, so
+    a policy that forgot the loopback redirect origin fails here (it once did)."""
+    refusals: list[str] = []
+    page.on("console", lambda m: refusals.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(url)
     assert page.title() == "Sign in to the xaa dev IdP"
     assert page.get_by_text("xaa-agent", exact=False).first.is_visible()
     page.locator(button).click()
-    # Either the browser lands on xaa's callback, or Chromium logs the CSP refusal: poll for the first.
-    for _ in range(TIMEOUT_MS // 50):
+    for _ in range(TIMEOUT_MS // 50):  # the callback, or the browser's refusal, whichever comes first
         if CALLBACK.match(page.url):
             page.wait_for_load_state()
-            return True
-        if blocked:
-            return False
+            return
+        assert not refusals, f"the browser refused to go back to xaa: {refusals}"
         page.wait_for_timeout(50)
     raise AssertionError(f"the browser never got back to xaa; it is at {page.url}")
-
-
-def _choose_despite_csp(open_page: Callable[..., Any], url: str, button: str) -> bool:
-    """True when the page worked as served; False when it needed CSP bypassed (then it did work)."""
-    if _choose(open_page(), url, button):
-        return True
-    assert _choose(open_page(bypass_csp=True), url, button)
-    return False
 
 
 def test_browser_sign_in_page_completes_xaa_login(
@@ -185,12 +185,11 @@ def test_browser_sign_in_page_completes_xaa_login(
     page = open_page()
     page.goto(found.group(1))
     _shot(page, tmp_path, "sign-in")
-    as_served = _choose_despite_csp(open_page, found.group(1), "button[name=user][value=alice]")
+    _choose(page, found.group(1), "button[name=user][value=alice]")
+    assert "Sign-in finished" in page.content()
     said = _finish(proc, said)
     assert "as alice@example.com" in said
     _signed_in_as(runner, "alice")
-    if not as_served:
-        pytest.xfail(CSP_DEFECT)
 
 
 def test_sign_in_page_deny_button_fails_the_login_cleanly(
@@ -198,13 +197,11 @@ def test_sign_in_page_deny_button_fails_the_login_cleanly(
 ) -> None:
     proc = _start_login("--no-browser", "--timeout", "60")
     found, said = _read_until(proc, AUTHORIZE_URL)
-    as_served = _choose_despite_csp(open_page, found.group(1), "button[name=decision][value=deny]")
+    _choose(open_page(), found.group(1), "button[name=decision][value=deny]")
     _, rest = proc.communicate(timeout=60)
     assert proc.returncode == 5, said + rest  # the IdP refused: exit 5
     assert "access_denied" in said + rest
     assert "Traceback" not in said + rest
-    if not as_served:
-        pytest.xfail(CSP_DEFECT)
 
 
 def test_device_page_completes_xaa_login_device(
