@@ -50,7 +50,7 @@ class Demo:
         self.idp_audit("The IdP's audit trail: who got what, under which policy rule", "xaa dev audit")
         self.revoke(prof, entry)
         self.call_api(entry, expect_ok=False)
-        self.sign_in(prof, "bob")
+        self.sign_in(prof, "bob", brief=True)
         self.refuse(prof)
 
     # ------------------------------------------------------------------ steps
@@ -69,7 +69,8 @@ class Demo:
             ],
         )
 
-    def sign_in(self, prof: Profile, user: str) -> None:
+    def sign_in(self, prof: Profile, user: str, *, brief: bool = False) -> None:
+        """``xaa login`` through the sign-in page; ``brief``: the same as before, so fewer rows."""
         from xaa_cli.cli import flow
         from xaa_cli.core.login import browser_login
 
@@ -91,22 +92,21 @@ class Demo:
         url = browser.opened[0] if browser.opened else metadata.endpoint("authorization_endpoint") or ""
         authorize_params = "\n".join(params_rows(url.partition("?")[2], skip=AUTHORIZE_SKIPPED))
         renew = "kept too (renews the ID token)" if result.refresh_token else "none"
-        self.say.panel(
-            f"Sign in: {user} at the IdP (OpenID Connect)",
-            [
-                ("who", f"{user}'s browser → IdP; then xaa (client {prof.client_id}) → IdP token endpoint"),
-                ("grant", "authorization code + PKCE S256, redirect to xaa's loopback listener (RFC 8252)"),
-                ("request", f"GET {url.split('?', 1)[0]}"),
-                ("parameters", authorize_params),
-                ("page", f"“{page}”: the user {user} is picked (the demo plays the browser)"),
-                ("answer", f"ID token for sub={claims.get('sub')} ({claims.get('email', '-')})"),
-                ("  id_token", short(result.id_token)),
-                ("  refresh", renew),
-                ("stored", "in the secret store (here a 0600 file in the throw-away home), never printed"),
-            ],
-            ok=True,
-            footer="what `xaa login` does",
-        )
+        rows: list[Row] = [
+            ("who", f"{user}'s browser → IdP; then xaa (client {prof.client_id}) → IdP token endpoint"),
+            ("grant", "authorization code + PKCE S256, redirect to xaa's loopback listener (RFC 8252)"),
+            ("request", f"GET {url.split('?', 1)[0]}"),
+            ("parameters", authorize_params),
+            ("page", f"“{page}”: the user {user} is picked (the demo plays the browser)"),
+            ("answer", f"ID token for sub={claims.get('sub')} ({claims.get('email', '-')})"),
+            ("  id_token", short(result.id_token)),
+            ("  refresh", renew),
+            ("stored", "in the secret store (here a 0600 file in the throw-away home), never printed"),
+        ]
+        if brief:
+            rows = [r for r in rows if r[0] in ("who", "page", "answer", "  id_token")]
+        title = f"Sign in: {user} at the IdP (OpenID Connect)"
+        self.say.panel(title, rows, ok=True, footer="what `xaa login` does")
 
     def get_token(self, prof: Profile) -> tuple[CachedToken, str]:
         from xaa_cli.cli import flow
