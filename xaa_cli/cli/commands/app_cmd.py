@@ -24,10 +24,11 @@ from xaa_cli.cli.inputs import (
     obtain_secret,
     refuse_secret_on_argv,
 )
-from xaa_cli.errors import ConfigError
+from xaa_cli.errors import ConfigError, UsageError
 from xaa_cli.storage.config import App, app_for, validate_name, with_app, without_app
 
 if TYPE_CHECKING:
+    from xaa_cli.core.app_discovery import AppDiscovery
     from xaa_cli.storage.config import Profile
 
 app_group = typer.Typer(
@@ -59,6 +60,7 @@ def build_app(
     client_auth: str,
     resource: str | None = None,
     scopes: tuple[str, ...] = (),
+    id_jag: bool | None = None,
 ) -> App:
     """Validate the settings of one app and return it (nothing is stored)."""
     validate_name("app", alias)
@@ -73,7 +75,16 @@ def build_app(
         client_auth=check_client_auth(client_auth),
         resource=resource,
         scopes=scopes,
+        id_jag=id_jag,
     )
+
+
+def refuse_taken(profile: Profile, alias: str) -> None:
+    if alias in profile.apps:
+        raise ConfigError(
+            f"profile {profile.name!r} already has an app {alias!r}",
+            hint="pass --replace to update it, or `xaa app remove` it first",
+        )
 
 
 def install_app(
@@ -83,11 +94,8 @@ def install_app(
     from xaa_cli.storage.secrets import secret_key
 
     old = profile.apps.get(app.alias)
-    if old is not None and not replace:
-        raise ConfigError(
-            f"profile {profile.name!r} already has an app {app.alias!r}",
-            hint="pass --replace to update it, or `xaa app remove` it first",
-        )
+    if not replace:
+        refuse_taken(profile, app.alias)
     key = secret_key(profile.name, "client_secret", app=app.alias)
     needs = app.client_auth in SECRET_METHODS
     have_stored = needs and old is not None and actx.secret_store().get(key) is not None
@@ -114,8 +122,23 @@ def install_app(
 def add(
     ctx: typer.Context,
     alias: Annotated[str, typer.Argument(help="Short name for the app, e.g. trello.")],
-    issuer: Annotated[str, typer.Option("--issuer", help="The app's authorization-server issuer URL.")],
     client_id: Annotated[str, typer.Option("--client-id", help="This client's id at the app's server.")],
+    issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--issuer",
+            help="The app's authorization-server issuer URL (with --discover: which one, if several).",
+        ),
+    ] = None,
+    discover: Annotated[
+        str | None,
+        typer.Option(
+            "--discover",
+            metavar="URL",
+            help="Fill issuer, resource and ID-JAG support from the metadata of the app's API URL "
+            "(RFC 9728) or its authorization server's issuer (RFC 8414); prints the entry.",
+        ),
+    ] = None,
     client_auth: ClientAuthOpt = "client_secret_basic",
     resource: Annotated[
         str | None, typer.Option("--resource", help="Resource (API) URL the tokens are for (RFC 8707).")
@@ -126,21 +149,68 @@ def add(
     client_secret_stdin: ClientSecretStdinOpt = False,
     profile: ProfileOpt = None,
     replace: Annotated[bool, typer.Option("--replace", help="Update an existing app.")] = False,
+    output: OutputOpt = None,
     client_secret: ClientSecretTrapOpt = None,
 ) -> None:
-    """Add an app to a profile. A client secret is read from stdin or a hidden prompt, never from argv."""
+    """Add an app to a profile. A client secret is read from stdin or a hidden prompt, never from argv.
+
+    With --discover URL the app's metadata supplies the issuer, resource and ID-JAG support, and the entry is
+    printed (-o toml | json); the client id, client authentication and secret still come from you."""
+    from xaa_cli.cli import app_discover
+
     refuse_secret_on_argv(client_secret)
     actx = get_ctx(ctx)
     prof = actx.profile(profile)
-    app = build_app(
+    # Resolved first: a bad -o must fail before anything is fetched or saved.
+    mode = app_discover.entry_mode(actx, output) if discover is not None or output is not None else None
+    if discover is None:
+        if issuer is None:
+            raise UsageError("say where the app is", hint="pass --issuer URL, or --discover URL")
+        app = build_app(
+            alias,
+            issuer=issuer,
+            client_id=client_id,
+            client_auth=client_auth,
+            resource=resource,
+            scopes=normalise_scopes(scope),
+        )
+        install_app(actx, prof, app, client_secret_stdin=client_secret_stdin, replace=replace)
+        if mode is not None:
+            app_discover.print_entry(prof, app, _app_row(prof.name, app), mode)
+        return
+    # Local checks first: a typo in the alias or a taken alias must not cost a round of network requests.
+    validate_name("app", alias)
+    check_client_id(client_id)
+    check_client_auth(client_auth)
+    if not replace:
+        refuse_taken(prof, alias)
+    found = app_discover.discover(actx, discover, issuer=issuer)
+    app = _discovered_app(alias, found, client_id, client_auth, resource, normalise_scopes(scope))
+    app_discover.report(actx, found, app)
+    install_app(actx, prof, app, client_secret_stdin=client_secret_stdin, replace=replace)
+    app_discover.print_entry(prof, app, _app_row(prof.name, app), mode or "toml")
+
+
+def _discovered_app(
+    alias: str,
+    found: AppDiscovery,
+    client_id: str,
+    client_auth: str,
+    resource: str | None,
+    scopes: tuple[str, ...],
+) -> App:
+    """Issuer, resource and ID-JAG support from the metadata; the registration from the user."""
+    from xaa_cli.cli.app_discover import resource_for
+
+    return build_app(
         alias,
-        issuer=issuer,
+        issuer=found.issuer,
         client_id=client_id,
         client_auth=client_auth,
-        resource=resource,
-        scopes=normalise_scopes(scope),
+        resource=resource_for(found, resource),
+        scopes=scopes,
+        id_jag=found.metadata.supports_id_jag,
     )
-    install_app(actx, prof, app, client_secret_stdin=client_secret_stdin, replace=replace)
 
 
 @app_group.command("list")
