@@ -178,3 +178,20 @@ def test_crlf_line_endings() -> None:
     assert ids(f"[pypi]\r\npassword = {fake.password()}\r\n", ".pypirc") == ["pypirc-password"]
     manifest = "kind: Secret\r\ndata:\r\n  password: " + base64.b64encode(password.encode()).decode() + "\r\n"
     assert ids(manifest, "s.yaml") == ["kubernetes-secret-manifest"]
+
+
+def test_gcp_service_account_json() -> None:
+    fake = Fakes(15)
+    key = fake.pem("PRIVATE KEY").replace("\n", "\\n")
+    doc = (
+        '{"type": "service_account", "project_id": "p",\n'
+        f' "private_key_id": "{fake.text("0123456789abcdef", 40)}",\n'
+        f' "private_key": "{key}",\n "client_email": "sa@p.iam.gserviceaccount.com"}}\n'
+    )
+    assert sorted(ids(doc, "sa.json")) == ["gcp-service-account-key", "private-key-pkcs8"]
+
+
+def test_docker_compose_environment_list() -> None:
+    password = Fakes(16).password()
+    compose = f"services:\n  db:\n    environment:\n      - POSTGRES_PASSWORD={password}\n"
+    assert [h.secret.decode() for h in ENGINE.scan(compose.encode(), "docker-compose.yml")] == [password]
