@@ -178,3 +178,10 @@ def test_spawned_workers_rebuild_the_rules(tmp_path: Path, monkeypatch: pytest.M
         write(tmp_path / f"m{i}.py", filler + f'T = "{fake.github()}"\n')
     result = Scanner(RULES, ScanOptions(jobs=2)).scan_tree(tmp_path)
     assert len(result.findings) == 2
+
+
+def test_git_info_exclude_is_honoured(tmp_path: Path) -> None:
+    write(tmp_path / ".git" / "info" / "exclude", "scratch/\n")
+    write(tmp_path / "scratch" / "notes.py", "x = 1\n")
+    write(tmp_path / "a.py", "x = 1\n")
+    assert rels(tmp_path) == ["a.py"]

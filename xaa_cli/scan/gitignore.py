@@ -2,7 +2,8 @@
 
 Supported: comments, blank lines, ``!`` negation, trailing ``/`` (directories only), patterns with a
 ``/`` anchored to their file's directory, ``*``, ``?``, ``[...]`` and ``**`` (``**/x``, ``x/**``,
-``a/**/b``). Not supported: escaped trailing spaces, ``core.excludesFile``. Stdlib only.
+``a/**/b``), and the repository's ``.git/info/exclude``. Not supported: escaped trailing spaces,
+``core.excludesFile``. Stdlib only.
 """
 
 from __future__ import annotations
@@ -85,10 +86,10 @@ def parse(text: str, base: str) -> list[Pattern]:
     return patterns
 
 
-def load(directory: Path, base: str) -> list[Pattern]:
-    """Patterns from ``directory/.gitignore`` (empty when absent or unreadable)."""
+def load(directory: Path, base: str, *, name: str = ".gitignore") -> list[Pattern]:
+    """Patterns from ``directory/.gitignore`` (or ``.git/info/exclude``); empty when absent or unreadable."""
     try:
-        with (directory / ".gitignore").open("rb") as handle:
+        with (directory / name).open("rb") as handle:
             data = handle.read(MAX_IGNORE_FILE)
     except OSError:
         return []

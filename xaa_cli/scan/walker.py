@@ -54,7 +54,11 @@ class Walker:
             size = self.root.stat().st_size
             yield Entry(str(self.root), self.root.name, size)
             return
-        patterns = gitignore.load(self.root, "") if self.options.respect_gitignore else []
+        patterns: list[gitignore.Pattern] = []
+        if self.options.respect_gitignore:
+            patterns = gitignore.load(self.root / ".git" / "info", "", name="exclude") + gitignore.load(
+                self.root, ""
+            )
         yield from self._walk(str(self.root), "", patterns, credentials_only=False)
 
     def _walk(
