@@ -52,6 +52,11 @@ def test_history_reports_each_secret_once_with_commit_date_and_tree_flag(tmp_pat
     branch = by_secret[secrets["branch"]]
     assert (branch.commit, branch.in_working_tree, branch.tracked) == (commits["branch"], False, False)
     assert result.stats.commits == 7
+    # each blob reachable from any ref was read exactly once
+    objects = repo.git("rev-list", "--all", "--objects").splitlines()
+    kinds = repo.git("cat-file", "--batch-check=%(objecttype)", "--batch-all-objects").splitlines()
+    assert result.stats.blobs == kinds.count("blob") == 7  # app.py v3 == v1: one blob
+    assert len(objects) > result.stats.blobs
 
 
 def test_history_via_cli_json(tmp_path: Path, runner: CliRunner) -> None:
