@@ -328,10 +328,15 @@ def test_revoked_refresh_token_is_login_required(signed_in: Xaa) -> None:
 def test_discovery_from_resource(signed_in: Xaa) -> None:
     xaa = signed_in
     resource = xaa.server.resource("slack")
+    xaa.requests.clear()
     data = xaa.json("token", "get", "--resource", resource, "-s", "chat:write")
     assert data["audience"] == xaa.server.app_issuer("slack")
     assert data["resource"] == resource
     assert xaa.whoami("slack", data["access_token"]).json()["aud"] == resource
+    # RFC 9728 §5.1: the resource's own 401 challenge pointed at its metadata.
+    prm = f"{xaa.server.base_url}/.well-known/oauth-protected-resource/apps/slack/api"
+    urls = [entry.split(" ", 1)[-1] for entry in xaa.requests]
+    assert urls.index(resource) < urls.index(prm)
 
 
 def test_audience_as_issuer_url(signed_in: Xaa) -> None:

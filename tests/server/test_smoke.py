@@ -85,3 +85,20 @@ def test_live_server_runs_the_flow_on_a_socket(live_server: DevServer) -> None:
     assert answer.status_code == 200
     who = httpx.get(f"{live_server.resource('slack')}/whoami", headers=bearer(answer.json()["access_token"]))
     assert who.json()["sub"] == "alice"
+
+
+def test_resource_identifier_itself_challenges_with_resource_metadata(dev_server: DevServer) -> None:
+    # RFC 9728 §5.1: a client that knows only the resource URL learns where its metadata is from the 401.
+    resource = dev_server.resource("trello")
+    response = dev_server.client.get(resource)
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith("Bearer ")
+    prm_url = f"{dev_server.base_url}/.well-known/oauth-protected-resource/apps/trello/api"
+    assert f'resource_metadata="{prm_url}"' in challenge
+    assert dev_server.client.get(prm_url).json()["resource"] == resource
+
+    access = jwt_bearer(dev_server, id_jag(dev_server, "trello")).json()["access_token"]
+    answer = dev_server.client.get(resource, headers=bearer(access))
+    assert answer.status_code == 200
+    assert answer.json()["resource"] == resource

@@ -59,6 +59,20 @@ def _check_dpop(
     return record
 
 
+def index(rt: Runtime, req: Request, app: AppSpec) -> Response:
+    """The resource identifier itself: 401 with the RFC 9728 §5.1 challenge without a token, so that a
+    client that knows only the resource URL can discover the authorization server from it."""
+    record = _authorize(rt, req, app)
+    if isinstance(record, Response):
+        return record
+    return json_response(
+        {
+            "resource": rt.urls.resource(app.name),
+            "routes": {"GET whoami": None, "POST records": app.write_scope},
+        }
+    )
+
+
 def whoami(rt: Runtime, req: Request, app: AppSpec) -> Response:
     record = _authorize(rt, req, app)
     if isinstance(record, Response):

@@ -158,6 +158,7 @@ def _routes(rt: Runtime) -> list[Route]:
         get("/apps/{name}/jwks", app(lambda rt, _, a: json_response(rt.keys.jwks(a.name), no_store=False))),
         get("/apps/{name}/authorize", app(app_authorize.authorize)),
         get("/apps/{name}/callback", app(app_authorize.callback)),
+        get("/apps/{name}/api", app(api.index)),
         get("/apps/{name}/api/whoami", app(api.whoami)),
         post("/apps/{name}/api/records", app(api.write)),
         post(
