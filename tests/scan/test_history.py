@@ -127,3 +127,16 @@ def test_empty_repository_and_first_commit_staging(tmp_path: Path, runner: CliRu
     repo.git("add", "a.py")  # no HEAD yet: the index is compared with the empty tree
     result = Scanner(RULES).scan_staged(repo.root)
     assert [f.secret for f in result.findings] == [token]
+
+
+def test_git_failures_are_usage_errors(tmp_path: Path) -> None:
+    import pytest
+
+    from xaa_cli.errors import UsageError
+    from xaa_cli.scan import gitio
+
+    repo = Repo(tmp_path / "repo")
+    repo.write("a.py", "x = 1\n")
+    repo.commit("init", "2024-01-01T00:00:00+00:00")
+    with pytest.raises(UsageError, match=r"git log failed: .*no-such-option"):
+        list(gitio._git_stream(repo.root, "log", "--no-such-option"))

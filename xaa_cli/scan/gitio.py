@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from xaa_cli.errors import UsageError
 
 _ENV: Final = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
 _NULL_SHA: Final = "0" * 40
+_NO_GIT_HINT: Final = "install git or scan without --history/--staged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +38,7 @@ def _git(cwd: Path, *args: str, stdin: bytes | None = None) -> bytes:
             env={**os.environ, **_ENV},
         )
     except FileNotFoundError as exc:
-        raise UsageError(
-            "git is not installed", hint="install git or scan without --history/--staged"
-        ) from exc
+        raise UsageError("git is not installed", hint=_NO_GIT_HINT) from exc
     if proc.returncode != 0:
         reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise UsageError(f"git {args[0]} failed: {reason[-1] if reason else proc.returncode}")
@@ -74,20 +74,53 @@ def tracked_files(root: Path) -> set[str] | None:
 
 def history_blobs(top: Path) -> tuple[list[Blob], int]:
     """Every blob reachable from any ref, once, with the oldest commit that introduced it."""
-    out = _git(
-        top, "log", "--all", "--reverse", "--raw", "--no-renames", "--no-abbrev", "-z",
+    args = (
+        "log", "--all", "--reverse", "--raw", "--no-renames", "--no-abbrev", "-z",
         "--diff-merges=first-parent", "--format=%x01%H %aI",
     )  # fmt: skip
     seen: dict[str, Blob] = {}
     commits = 0
-    for chunk in out.split(b"\x01")[1:]:
-        commits += 1
-        header, _, rest = chunk.partition(b"\0")
-        commit, _, date = header.decode().partition(" ")
-        for sha, path in _raw_entries(rest):
-            if sha not in seen:
-                seen[sha] = Blob(sha, path, commit, date)
+    pending = b""
+    # streamed: the log of a long history never sits in memory whole, only the blob table does
+    for chunk in _git_stream(top, *args):
+        *complete, pending = (pending + chunk).split(b"\x01")
+        commits += sum(_add_commit(record, seen) for record in complete)
+    commits += _add_commit(pending, seen)
     return list(seen.values()), commits
+
+
+def _add_commit(record: bytes, seen: dict[str, Blob]) -> int:
+    """Record the blobs one ``%H %aI`` + raw-diff record introduces; 1 for a commit, 0 for nothing."""
+    if not record:
+        return 0
+    header, _, rest = record.partition(b"\0")
+    commit, _, date = header.decode().partition(" ")
+    for sha, path in _raw_entries(rest):
+        if sha not in seen:
+            seen[sha] = Blob(sha, path, commit, date)
+    return 1
+
+
+def _git_stream(cwd: Path, *args: str, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """``git ARGS`` stdout in chunks; stderr goes to a temp file so a chatty git can never block."""
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(
+                ["git", "-C", str(cwd), *args],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env={**os.environ, **_ENV},
+            )
+        except FileNotFoundError as exc:
+            raise UsageError("git is not installed", hint=_NO_GIT_HINT) from exc
+        with proc:
+            stdout = proc.stdout
+            while stdout is not None and (data := stdout.read(chunk)):
+                yield data
+        if proc.returncode != 0:
+            errors.seek(0)
+            reason = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise UsageError(f"git {args[0]} failed: {reason[-1] if reason else proc.returncode}")
 
 
 def staged_blobs(top: Path) -> list[Blob]:
