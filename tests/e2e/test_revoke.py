@@ -319,6 +319,24 @@ def test_admin_needs_its_credential(xaa: Xaa) -> None:
     assert "admin credential" in result.stderr
 
 
+def test_idp_audit_trail_through_the_admin_api(xaa: Xaa) -> None:
+    xaa.ok("login")
+    token(xaa, "trello")
+    xaa.ok("revoke", "--client", AGENT, "--at-idp")
+    trail = xaa.json("audit", "--idp")
+    events = [(e["server"], e["event"], e["issued_to"]) for e in trail]
+    assert ("idp", "client.disabled", AGENT) in events
+    assert ("trello", "access_token.issued", "xaa-agent-at-trello") in events
+    only = xaa.json("audit", "--idp", "--client", AGENT, "--event", "client.disabled")
+    assert [e["event"] for e in only] == ["client.disabled"]
+    table = xaa.ok("audit", "--idp", "--aud", "trello").stdout
+    assert "access_token.issued" in table
+    assert "client.disabled" not in table
+    assert len(xaa.json("audit", "--idp", "--since", "1h")) == len(trail)
+    assert xaa.json("audit", "--idp", "--limit", "1") == trail[-1:]
+    assert xaa("audit", "--profile", "dev").exit_code == 2  # --profile is for --idp
+
+
 # ----------------------------------------------------------------------------------------- the IdP sign-in
 def test_idp_revocation_means_login_again(xaa: Xaa, live: LiveServer) -> None:
     xaa.ok("login")

@@ -11,6 +11,7 @@ import typer
 from xaa_cli.cli import render
 from xaa_cli.cli.context import get_ctx
 from xaa_cli.cli.inputs import OutputOpt, parse_duration
+from xaa_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from xaa_cli.storage.audit import AuditEntry
@@ -95,11 +96,28 @@ def register(app: typer.Typer) -> None:
             int | None, typer.Option("--limit", min=1, help="Only the newest N entries.")
         ] = None,
         output: OutputOpt = None,
+        idp: Annotated[
+            bool, typer.Option("--idp", help="The IdP's central trail (through its admin API), not this log.")
+        ] = False,
+        profile: Annotated[
+            str | None, typer.Option("--profile", "-p", help="With --idp: the profile whose IdP to ask.")
+        ] = None,
     ) -> None:
         """Show the audit log, oldest first (-o table | json). Tokens appear only as fingerprints."""
         actx = get_ctx(ctx)
         mode = actx.output_mode(output, ("table", "json"), "table")
         cutoff = actx.clock.now() - parse_duration(since) if since else None
+        if idp or profile:
+            if not idp:
+                raise UsageError("--profile applies to --idp", hint="add --idp to read that IdP's trail")
+            # Through xaa revoke's IdP admin driver (issue 7).
+            from xaa_cli.cli.commands._revoke_admin import show_idp_audit
+
+            show_idp_audit(
+                actx, profile_name=profile, since=cutoff, events=event, audiences=aud, clients=client,
+                outcomes=outcome, limit=limit, mode=mode,
+            )  # fmt: skip
+            return
         log = actx.audit()
         rows = list(
             select(log.entries(), since=cutoff, events=event, audiences=aud, clients=client, outcomes=outcome)
