@@ -107,8 +107,19 @@ def test_login_refuses_a_forged_subject_token(xaa: Xaa) -> None:
 def test_logout_revokes_and_forgets(signed_in: Xaa) -> None:
     xaa = signed_in
     xaa.ok("token", "get", "--aud", "trello")
+    refresh = stored("refresh_token")
+    assert refresh
     result = xaa.ok("logout")
     assert "refresh token revoked" in result.stderr
+    # The IdP really revoked it (RFC 7009), not just the local copy: the refresh grant now fails.
+    server = xaa.server
+    reuse = server.client.post(
+        f"{server.idp_issuer}/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh},
+        auth=(server.kit.client_id, server.kit.secret),
+    )
+    assert reuse.status_code == 400
+    assert reuse.json()["error"] == "invalid_grant"
     assert "1 cached token(s) dropped" in result.stderr
     assert stored("id_token") is None
     assert stored("refresh_token") is None

@@ -147,23 +147,20 @@ def logout(ctx: typer.Context, profile: ProfileOpt = None) -> None:
 def _revoke(actx: AppContext, prof: Any, refresh: str) -> bool | None:
     """True when the IdP confirmed (RFC 7009: 200 even for unknown tokens), None when it cannot revoke."""
     from xaa_cli.cli import flow
-    from xaa_cli.core.token_endpoint import Endpoint, Hop, call_endpoint
+    from xaa_cli.core.revocation import revocation_endpoint, revoke_token
     from xaa_cli.errors import XaaError
 
     try:
         metadata = flow.idp_metadata(actx, prof)
-        url = metadata.endpoint("revocation_endpoint")
-        if not url:
+        if not metadata.endpoint("revocation_endpoint"):
             return None
         base = flow.idp_endpoint(actx, prof, metadata)
-        endpoint = Endpoint(base.issuer, url, base.credentials, base.label)
-        form = {"token": refresh, "token_type_hint": "refresh_token"}
-        hop = Hop("revocation at the IdP", prof.client_id, "the IdP")
-        status, _, _ = call_endpoint(actx.http(), endpoint, form, hop, clock=actx.clock)
+        endpoint = revocation_endpoint(metadata, base.credentials, "the IdP")
+        revoke_token(actx.http(), endpoint, refresh, hint="refresh_token", clock=actx.clock)
     except XaaError as exc:
         actx.warn(f"could not revoke the refresh token: {exc.message}")
         return False
-    return status == 200
+    return True
 
 
 def status(ctx: typer.Context, profile: ProfileOpt = None, output: OutputOpt = None) -> None:
