@@ -2,16 +2,28 @@
 (ID-JAG -> access token) with many concurrent keep-alive clients.
 
 Runs the real CLI (``python -m xaa_cli dev serve``) in an isolated XAA_HOME, signs alice in once, then:
-phase 1 sends N token exchanges (each answer is a fresh, single-use ID-JAG), phase 2 redeems those N
-ID-JAGs with jwt-bearer. The load generator is a minimal asyncio HTTP/1.1 client (pre-built requests, one
-connection per simulated client) so that it costs the 2-core box as little CPU as possible.
+phase 1 sends token exchanges (each answer is a fresh, single-use ID-JAG, kept as phase 2's pool), phase 2
+redeems those ID-JAGs with jwt-bearer, each exactly once (the server's jti single-use policy stays ON).
+The ID token is a reusable subject token (the IdP does not make ID tokens single-use), so phase 1 repeats
+one request.
 
-    python benchmarks/server_load.py                     # 32 clients, 4000 requests per phase
-    python benchmarks/server_load.py --workers 2 --alg RS256 --requests 2000 --duration 20
+Load generator: ``wrk`` (C, epoll, one thread, a Lua script that pre-builds every request) when it is on
+PATH, so the client costs the 2-core box as little CPU as possible; otherwise a minimal asyncio HTTP/1.1
+client in this process (``--generator python`` forces it). The report names the generator used.
+
+    python benchmarks/server_load.py              # 32 clients, 2 workers, <= 10 s and 20000 requests a phase
+    python benchmarks/server_load.py --workers 1 --alg RS256 --requests 4000 --duration 20
+    python benchmarks/server_load.py --matrix            # workers 1/2 x ES256/RS256
 
 Prints throughput, p50/p99 latency and the error count per phase (bounded by --requests and --duration),
-and the server's own CPU time per request (all worker processes, from /proc), which stays meaningful when
-the machine is busy with other work: capacity on N free cores is about N * 1000 / (ms per request).
+and the CPU time per request of the server (all worker processes, from /proc) and of the load generator,
+which stay meaningful when the machine is busy: capacity on N free cores is about N * 1000 / (ms per request).
+
+Measured on the 2-core box (28 Nov 2026, wrk, 2 workers, ES256; docs/reference-server.md has every run):
+                     token exchange              jwt-bearer                  server CPU/req (TE / JB)
+    before 7616dd8   657-1,259/s p99 92-126 ms   581-677/s p99 107-123 ms    1.46-1.52 / 1.47-1.68 ms
+    after            1,128-1,990/s p99 54-182    858-1,480/s p99 66-356 ms   0.82-1.11 / 1.02-1.30 ms
+Zero errors; issue 3's throughput goal is met in most runs, its p99 <= 50 ms is not.
 """
 
 from __future__ import annotations
@@ -22,7 +34,9 @@ import base64
 import hashlib
 import json
 import os
+import resource
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,25 +56,31 @@ JB = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 @dataclass
 class Phase:
     name: str
-    latencies: list[float] = field(default_factory=list)
-    bodies: list[bytes] = field(default_factory=list)
+    generator: str
+    completed: int = 0
     errors: int = 0
     elapsed: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    tokens: list[str] = field(default_factory=list)  # phase 1's ID-JAGs: phase 2's pool
     server_cpu: float = 0.0  # seconds of server CPU (all workers) during the phase
     client_cpu: float = 0.0  # seconds of the load generator's own CPU
 
+    def set_latencies(self, latencies: list[float]) -> None:
+        if latencies:
+            ordered = sorted(latencies)
+            self.p50_ms = statistics.median(ordered) * 1000
+            self.p99_ms = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+
     def report(self) -> str:
-        done = len(self.latencies)
+        done = self.completed + self.errors
         if not done:
             return f"{self.name:<16} no requests completed"
-        ordered = sorted(self.latencies)
-        p50 = statistics.median(ordered) * 1000
-        p99 = ordered[min(done - 1, int(done * 0.99))] * 1000
-        cpu = self.server_cpu / done * 1000
         return (
-            f"{self.name:<16} {done:>6} req  {done / self.elapsed:>8.0f} req/s  p50 {p50:6.1f} ms  "
-            f"p99 {p99:6.1f} ms  errors {self.errors}  CPU/req server {cpu:.2f} ms, "
-            f"load generator {self.client_cpu / done * 1000:.2f} ms"
+            f"{self.name:<16} {done:>6} req  {done / self.elapsed:>8.0f} req/s  p50 {self.p50_ms:6.1f} ms  "
+            f"p99 {self.p99_ms:6.1f} ms  errors {self.errors}  CPU/req server "
+            f"{self.server_cpu / done * 1000:.2f} ms, load generator ({self.generator}) "
+            f"{self.client_cpu / done * 1000:.2f} ms"
         )
 
 
@@ -87,21 +107,24 @@ def _tree_cpu_seconds(root: int) -> float:
     return total
 
 
-def build_request(host: str, path: str, form: dict[str, str], basic: tuple[str, str]) -> bytes:
-    body = urlencode(form).encode()
-    token = base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode()
+def build_request(host: str, path: str, form_body: str, basic: tuple[str, str]) -> bytes:
+    body = form_body.encode()
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {token}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {_basic(basic)}\r\n"
         f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 
 
-async def _client(host: str, port: int, requests: Iterator[bytes], phase: Phase, deadline: float) -> None:
+Results = tuple[list[float], list[bytes], list[int]]  # latencies, 200 bodies, errors
+
+
+async def _client(host: str, port: int, requests: Iterator[bytes], out: Results, end: float) -> None:
+    latencies, bodies, errors = out
     reader, writer = await asyncio.open_connection(host, port)
     try:
         for request in requests:
-            if time.perf_counter() > deadline:
+            if time.perf_counter() > end:
                 break
             start = time.perf_counter()
             writer.write(request)
@@ -112,24 +135,122 @@ async def _client(host: str, port: int, requests: Iterator[bytes], phase: Phase,
                 if name.strip().lower() == b"content-length":
                     length = int(value)
             body = await reader.readexactly(length)
-            phase.latencies.append(time.perf_counter() - start)
+            latencies.append(time.perf_counter() - start)
             if status_line.split()[1] != b"200":
-                phase.errors += 1
+                errors.append(1)
             else:
-                phase.bodies.append(body)
+                bodies.append(body)
     finally:
         writer.close()
 
 
-async def run_phase(
+async def _python_phase(
     name: str, host: str, port: int, requests: list[bytes], concurrency: int, duration: float
 ) -> Phase:
-    phase = Phase(name)
+    phase = Phase(name, "python asyncio, in-process")
+    out: Results = ([], [], [])
     shared = iter(requests)  # one event loop: a plain iterator is safe to share
     start, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(_client(host, port, shared, phase, start + duration) for _ in range(concurrency)))
+    await asyncio.gather(*(_client(host, port, shared, out, start + duration) for _ in range(concurrency)))
     phase.elapsed = time.perf_counter() - start
     phase.client_cpu = time.process_time() - cpu
+    phase.set_latencies(out[0])
+    phase.completed, phase.errors = len(out[1]), len(out[2])
+    phase.tokens = [json.loads(b)["access_token"] for b in out[1]]
+    return phase
+
+
+# wrk's Lua side: every request body is pre-built in init(); at most `limit` are sent (each pool entry at
+# most once); once all their answers are in, the thread stops (meanwhile a cheap GET /idp/jwks fills
+# connections that have nothing left to send; those are not counted). response() counts answers and, in
+# phase 1, keeps each ID-JAG for phase 2. Throughput comes from a monotonic clock (LuaJIT ffi) from the
+# first request to the last counted answer, so an early stop at the limit does not dilute it; latency
+# percentiles are wrk's own histogram.
+WRK_SCRIPT = r"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } xaa_timespec;
+int clock_gettime(int clk_id, xaa_timespec *tp);
+]]
+local ts = ffi.new("xaa_timespec")
+local function now()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+local requests, filler, out, sent, limit = {}, nil, nil, 0, 0
+ok, bad, first, last = 0, 0, 0, 0
+
+function init(args)
+  limit = tonumber(args[1])
+  local headers = {["Authorization"] = args[3], ["Content-Type"] = "application/x-www-form-urlencoded"}
+  for line in io.lines(args[4]) do requests[#requests + 1] = wrk.format("POST", args[2], headers, line) end
+  if args[5] then
+    out = io.open(args[5], "w")
+    out:setvbuf("line")
+  end
+  filler = wrk.format("GET", "/idp/jwks", {}, nil)
+end
+
+function request()
+  if first == 0 then first = now() end
+  if sent >= limit then return filler end
+  sent = sent + 1
+  return requests[(sent - 1) % #requests + 1]
+end
+
+function response(status, headers, body)
+  if status == 200 then
+    local token = body:match('"access_token":"([^"]+)"')
+    if token == nil then return end
+    ok = ok + 1
+    if out then out:write(token, "\n") end
+  else
+    bad = bad + 1
+  end
+  last = now()
+  if ok + bad >= limit then wrk.thread:stop() end
+end
+
+local threads = {}
+function setup(thread) threads[#threads + 1] = thread end
+
+function done(summary, latency, requests)
+  local t = threads[1]
+  local e = summary.errors
+  io.write(string.format(
+    "XAA_RESULT %d %d %.6f %.3f %.3f %d\n", t:get("ok"), t:get("bad"), t:get("last") - t:get("first"),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def _wrk_phase(
+    name: str, base: str, path: str, auth: str, bodies: list[str], limit: int, args: argparse.Namespace
+) -> Phase:
+    """One phase with wrk (one thread: plenty for a few thousand requests a second, and the least CPU)."""
+    phase = Phase(name, "wrk, 1 thread")
+    with tempfile.TemporaryDirectory() as tmp:
+        script, body_file, out_file = Path(tmp, "load.lua"), Path(tmp, "bodies"), Path(tmp, "tokens")
+        script.write_text(WRK_SCRIPT)
+        body_file.write_text("\n".join(bodies) + "\n")
+        command = [
+            "wrk", "-t1", f"-c{args.concurrency}", f"-d{args.duration}s", "--timeout", "10s",
+            "-s", str(script), base, "--", str(limit), path, auth, str(body_file), str(out_file),
+        ]  # fmt: skip
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=args.duration + 60, check=False
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        phase.client_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        result = [line for line in done.stdout.splitlines() if line.startswith("XAA_RESULT ")]
+        if done.returncode or not result:
+            raise SystemExit(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
+        ok, bad, elapsed, p50, p99, socket_errors = result[0].split()[1:]
+        phase.completed, phase.errors = int(ok), int(bad) + int(socket_errors)
+        phase.elapsed, phase.p50_ms, phase.p99_ms = float(elapsed), float(p50), float(p99)
+        phase.tokens = out_file.read_text().split()
     return phase
 
 
@@ -193,47 +314,49 @@ def sign_in(base: str, client: tuple[str, str]) -> str:
     return str(httpx.post(f"{base}/idp/token", data=data, auth=client).json()["id_token"])
 
 
-def run_once(workers: int, alg: str, requests: int, concurrency: int, duration: float) -> tuple[Phase, Phase]:
+def _policy_file(home: Path, alg: str) -> Path | None:
+    if alg == "ES256":
+        return None
+    import tomli_w
+
+    from xaa_cli.server.policy import DEFAULT_POLICY, policy_to_dict
+
+    data = policy_to_dict(DEFAULT_POLICY)
+    data["options"]["signing_alg"] = alg
+    policy = home / "policy.toml"
+    policy.write_text(tomli_w.dumps(data))
+    return policy
+
+
+def _basic(client: tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(f"{client[0]}:{client[1]}".encode()).decode()
+
+
+def run_once(workers: int, alg: str, args: argparse.Namespace, use_wrk: bool) -> tuple[Phase, Phase]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        policy = None
-        if alg != "ES256":
-            import tomli_w
-
-            from xaa_cli.server.policy import DEFAULT_POLICY, policy_to_dict
-
-            data = policy_to_dict(DEFAULT_POLICY)
-            data["options"]["signing_alg"] = alg
-            policy = home / "policy.toml"
-            policy.write_text(tomli_w.dumps(data))
-        proc, base = start_server(home, workers, policy)
+        proc, base = start_server(home, workers, _policy_file(home, alg))
         try:
             stored = json.loads((home / "state" / "secrets.json").read_text())
             idp = ("xaa-agent", stored["profile/dev/client_secret"])
             app = ("xaa-agent-at-trello", stored["profile/dev/app/trello/client_secret"])
-            id_token = sign_in(base, idp)
-            parts = urlsplit(base)
-            host, hostname, port = parts.netloc, parts.hostname or "127.0.0.1", parts.port or 80
-            te_form = {
-                "grant_type": TE,
-                "requested_token_type": "urn:ietf:params:oauth:token-type:id-jag",
-                "audience": f"{base}/apps/trello",
-                "subject_token": id_token,
-                "scope": "board:read",
-                "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
-            }
-            te_request = build_request(host, "/idp/token", te_form, idp)
-            cpu = _tree_cpu_seconds(proc.pid)
-            te = asyncio.run(
-                run_phase("token exchange", hostname, port, [te_request] * requests, concurrency, duration)
+            te_body = urlencode(
+                {
+                    "grant_type": TE,
+                    "requested_token_type": "urn:ietf:params:oauth:token-type:id-jag",
+                    "audience": f"{base}/apps/trello",
+                    "subject_token": sign_in(base, idp),
+                    "scope": "board:read",
+                    "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+                }
             )
+            cpu = _tree_cpu_seconds(proc.pid)
+            te = _phase("token exchange", base, "/idp/token", idp, [te_body], args.requests, args, use_wrk)
             te.server_cpu, cpu = _tree_cpu_seconds(proc.pid) - cpu, _tree_cpu_seconds(proc.pid)
-            grants = [json.loads(b)["access_token"] for b in te.bodies]
-            jb_requests = [
-                build_request(host, "/apps/trello/token", {"grant_type": JB, "assertion": g}, app)
-                for g in grants
-            ]
-            jb = asyncio.run(run_phase("jwt-bearer", hostname, port, jb_requests, concurrency, duration))
+            jb_bodies = [urlencode({"grant_type": JB, "assertion": g}) for g in te.tokens]
+            jb = _phase(
+                "jwt-bearer", base, "/apps/trello/token", app, jb_bodies, len(jb_bodies), args, use_wrk
+            )
             jb.server_cpu = _tree_cpu_seconds(proc.pid) - cpu
         finally:
             proc.terminate()
@@ -241,30 +364,57 @@ def run_once(workers: int, alg: str, requests: int, concurrency: int, duration: 
     return te, jb
 
 
+def _phase(
+    name: str,
+    base: str,
+    path: str,
+    client: tuple[str, str],
+    bodies: list[str],
+    limit: int,
+    args: argparse.Namespace,
+    use_wrk: bool,
+) -> Phase:
+    if use_wrk:
+        return _wrk_phase(name, base, path, _basic(client), bodies, limit, args)
+    parts = urlsplit(base)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    requests = [build_request(parts.netloc, path, body, client) for body in bodies]
+    requests = (requests * (limit // len(requests) + 1))[:limit]
+    return asyncio.run(_python_phase(name, host, port, requests, args.concurrency, args.duration))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--requests", type=int, default=4000, help="per phase")
-    parser.add_argument("--duration", type=float, default=30.0, help="max seconds per phase")
+    parser.add_argument("--requests", type=int, default=20000, help="max requests per phase")
+    parser.add_argument("--duration", type=int, default=10, help="max seconds per phase")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--alg", default="ES256", help="signing algorithm of the IdP and apps")
+    parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--runs", type=int, default=1, help="repeat each configuration")
     parser.add_argument(
         "--matrix", action="store_true", help="compare workers 1/2 x ES256/RS256 side by side"
     )
     args = parser.parse_args()
+    use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk") is not None)
+    if args.generator == "wrk" and shutil.which("wrk") is None:
+        raise SystemExit("wrk is not on PATH (apt-get install wrk), or use --generator python")
     runs = [(w, a) for w in (1, 2) for a in ("ES256", "RS256")] if args.matrix else [(args.workers, args.alg)]
     print(
-        f"xaa dev serve, {args.concurrency} concurrent clients, SQLite WAL synchronous=NORMAL, "
-        f"{os.cpu_count()} CPUs shared with the load generator; load average before: "
+        f"xaa dev serve, {args.concurrency} concurrent keep-alive clients, load generator "
+        f"{'wrk' if use_wrk else 'python asyncio' + ('' if shutil.which('wrk') else ' (wrk not found)')}, "
+        "SQLite WAL synchronous=NORMAL, "
+        f"jti single use ON, {os.cpu_count()} CPUs shared by server and generator; load average before: "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     for workers, alg in runs:
-        te, jb = run_once(workers, alg, args.requests, args.concurrency, args.duration)
-        print(f"-- workers={workers} alg={alg}")
-        print(te.report())
-        print(jb.report())
+        for _ in range(args.runs):
+            te, jb = run_once(workers, alg, args, use_wrk)
+            print(f"-- workers={workers} alg={alg}")
+            print(te.report())
+            print(jb.report())
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

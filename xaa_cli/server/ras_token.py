@@ -4,6 +4,7 @@ signed by the app and recorded by hash so they can be revoked and introspected."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from xaa_cli.core.keys import sign_jwt
@@ -75,12 +76,15 @@ def _validate_and_issue(
     resource = _resource(rt, app, claims, req.params("resource"))
     scope = _scope(app, claims.get("scope"), req.param("scope"))
     fields.update(resource=resource, scope=scope)
-    with rt.store.transaction():  # replay check, token record and audit entry: one commit
+    # Sign before taking the write lock: the transaction (replay check, token record, audit entry: one
+    # commit) then holds SQLite's lock for three inserts only, which is what other workers wait for.
+    issued = _mint(rt, app, auth.client_id, claims, scope, resource, jkt)
+    with rt.store.transaction():
         if rt.options.jti_single_use and not rt.store.remember_jti(
             app.name, claims["iss"], claims["jti"], int(claims["exp"]) + rt.options.leeway, rt.now_int()
         ):
             raise invalid_grant("this ID-JAG was already used (single-use policy)")
-        return _issue(rt, app, auth.client_id, claims, scope, resource, jkt, fields)
+        return _persist(rt, app, issued, fields)
 
 
 def _binding(rt: Runtime, req: Request, app: AppSpec, claims: dict[str, Any], grant_type: str) -> str | None:
@@ -129,7 +133,14 @@ def _scope(app: AppSpec, granted: object, requested: str | None) -> str:
     return " ".join(scope)
 
 
-def _issue(
+@dataclass(frozen=True, slots=True)
+class _Issued:
+    access_token: str
+    record: TokenRecord
+    body: dict[str, Any]
+
+
+def _mint(
     rt: Runtime,
     app: AppSpec,
     client_id: str,
@@ -137,8 +148,8 @@ def _issue(
     scope: str,
     resource: str,
     jkt: str | None,
-    fields: dict[str, Any],
-) -> dict[str, Any]:
+) -> _Issued:
+    """Sign the access token and build its record and response (no store access)."""
     now = rt.now_int()
     lifetime = rt.options.access_token_lifetime
     jti = rt.new_id()
@@ -170,14 +181,34 @@ def _issue(
         claims.get("auth_time"),
         jkt,
     )
-    save_token(rt.store, access_token, record)
-    rt.audit.record(app.name, "access_token.issued", "ok", **{**fields, "jti": jti})
-    return {
+    body = {
         "access_token": access_token,
         "token_type": "DPoP" if jkt else "Bearer",
         "expires_in": lifetime,
         "scope": scope,
     }
+    return _Issued(access_token, record, body)
+
+
+def _persist(rt: Runtime, app: AppSpec, issued: _Issued, fields: dict[str, Any]) -> dict[str, Any]:
+    save_token(rt.store, issued.access_token, issued.record)
+    rt.audit.record(app.name, "access_token.issued", "ok", **{**fields, "jti": issued.record.jti})
+    return issued.body
+
+
+def _issue(
+    rt: Runtime,
+    app: AppSpec,
+    client_id: str,
+    claims: dict[str, Any],
+    scope: str,
+    resource: str,
+    jkt: str | None,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    issued = _mint(rt, app, client_id, claims, scope, resource, jkt)
+    with rt.store.transaction():  # token record and audit entry: one commit
+        return _persist(rt, app, issued, fields)
 
 
 def _authorization_code(rt: Runtime, req: Request, app: AppSpec, auth: Authenticated) -> dict[str, Any]:

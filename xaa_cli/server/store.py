@@ -126,16 +126,14 @@ class Store:
     # ------------------------------------------------------------ jti replay cache
     def remember_jti(self, realm: str, iss: str, jti: str, expires_at: int, now: int) -> bool:
         """Record a ``jti``; False if it was already seen and has not expired (a replay)."""
-        with self.transaction() as db:
-            db.execute(
-                "DELETE FROM jti_cache WHERE realm = ? AND iss = ? AND jti = ? AND expires_at < ?",
-                (realm, iss, jti, now),
-            )
-            cur = db.execute(
-                "INSERT OR IGNORE INTO jti_cache (realm, iss, jti, expires_at) VALUES (?, ?, ?, ?)",
-                (realm, iss, jti, expires_at),
-            )
-            return cur.rowcount == 1
+        # One statement: insert, or take over an expired entry; a live entry is left alone (rowcount 0).
+        changed = self.execute(
+            "INSERT INTO jti_cache (realm, iss, jti, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (realm, iss, jti) DO UPDATE SET expires_at = excluded.expires_at "
+            "WHERE jti_cache.expires_at < ?",
+            (realm, iss, jti, expires_at, now),
+        )
+        return changed == 1
 
     def purge_expired(self, now: int) -> None:
         with self.transaction() as db:
