@@ -20,7 +20,6 @@ from xaa_cli.storage.secrets import (
     SERVICE,
     FileStore,
     KeyringStore,
-    MemoryStore,
     choose_store_kind,
     open_secret_store,
     secret_key,
@@ -159,8 +158,9 @@ def test_store_choice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XAA_SECRET_STORE", "FILE")
     assert choose_store_kind("keyring") == "file"  # the environment beats the config
     assert isinstance(open_secret_store("keyring", tmp_path / "s.json"), FileStore)
-    monkeypatch.setenv("XAA_SECRET_STORE", "memory")
-    assert isinstance(open_secret_store(None, tmp_path / "s.json"), MemoryStore)
+    monkeypatch.setenv("XAA_SECRET_STORE", "memory")  # would silently lose secrets between runs
+    with pytest.raises(StorageError, match="unknown secret store 'memory'"):
+        open_secret_store(None, tmp_path / "s.json")
     monkeypatch.setenv("XAA_SECRET_STORE", "plaintext")
     with pytest.raises(StorageError, match="unknown secret store 'plaintext'"):
         choose_store_kind(None)

@@ -205,7 +205,9 @@ def choose_store_kind(configured: str | None) -> str:
     """``XAA_SECRET_STORE`` beats the config's ``secret_store``; default ``keyring``."""
     env = os.environ.get("XAA_SECRET_STORE", "").strip().lower()
     kind = env or (configured or "keyring")
-    if kind not in ("keyring", "file", "memory"):
+    # No "memory" here on purpose: each xaa run is a new process, so a memory store would lose every
+    # secret silently. MemoryStore is only for callers that inject it (tests, embedding).
+    if kind not in ("keyring", "file"):
         raise StorageError(f"unknown secret store {kind!r}", hint="use XAA_SECRET_STORE=keyring or file")
     return kind
 
@@ -215,6 +217,4 @@ def open_secret_store(configured: str | None, file_path: Path) -> SecretStore:
     kind = choose_store_kind(configured)
     if kind == "file":
         return FileStore(file_path)
-    if kind == "memory":
-        return MemoryStore()
     return KeyringStore()

@@ -35,8 +35,6 @@ def describe_secret_store(configured: str | None) -> dict[str, str]:
         source = "default"
     if kind == "file":
         location = f"{paths.secrets_file()} (plaintext, mode 0600)"
-    elif kind == "memory":
-        location = "process memory (nothing is kept)"
     else:
         backend = os.environ.get("PYTHON_KEYRING_BACKEND", "").strip()
         location = f"OS keyring ({backend or 'backend chosen by the keyring library'})"
