@@ -62,7 +62,7 @@ class Demo:
                 ("IdP", f"{prof.issuer}  (users alice, bob; client {prof.client_id})"),
                 (
                     "apps",
-                    f"{apps}: each its own authorization server and API under {self.box.base_url}/apps/",
+                    f"{apps}: each with its own authorization server and API under {self.box.base_url}/apps/",
                 ),
                 ("xaa home", f"{self.box.home}  (throw-away: config, token cache, audit log, secrets)"),
                 ("profile", f"{prof.name}: IdP client auth {prof.client_auth}, every app as an alias"),
