@@ -9,13 +9,12 @@ from typing import Any, Final
 from xaa_cli.core.keys import sign_jwt
 from xaa_cli.server.client_auth import Authenticated, require_confidential
 from xaa_cli.server.constants import ID_JAG, ID_JAG_TYP, ID_TOKEN_TYPE, REFRESH_TOKEN_TYPE, SAML2_TYPE
-from xaa_cli.server.errors import OAuthServerError, invalid_grant, invalid_request
-from xaa_cli.server.idp_tokens import verify_id_token
+from xaa_cli.server.errors import OAuthServerError, invalid_request
+from xaa_cli.server.idp_tokens import active_refresh_token, verify_id_token
 from xaa_cli.server.policy import AppSpec, User
 from xaa_cli.server.rules import PolicyDenied, decide
 from xaa_cli.server.settings import IDP, Runtime
 from xaa_cli.server.subjects import app_rp_client_id, sub_id_claim, subject_for
-from xaa_cli.server.tokens import find_token
 from xaa_cli.server.wire import Request
 
 MAX_AUTHORIZATION_DETAILS: Final = 8 * 1024
@@ -89,14 +88,7 @@ def _subject(rt: Runtime, subject_type: str, token: str, client_id: str) -> tupl
         auth_time = claims.get("auth_time")
         return user, auth_time if isinstance(auth_time, int) else None
     if subject_type == REFRESH_TOKEN_TYPE and rt.options.refresh_token_subject:
-        record = find_token(rt.store, token, IDP)
-        if record is None or record.kind != "refresh_token" or record.client_id != client_id:
-            raise invalid_grant("the refresh token is unknown or was issued to another client")
-        if not record.active(rt.now()):
-            raise invalid_grant("the refresh token has expired or was revoked")
-        known = rt.policy.users.get(record.sub)
-        if known is None:
-            raise invalid_grant("the refresh token's user no longer exists")
+        record, known = active_refresh_token(rt, token, client_id)
         return known, record.auth_time
     if subject_type == SAML2_TYPE:
         raise invalid_request("SAML 2.0 subject tokens are not supported by this IdP")

@@ -11,7 +11,7 @@ from xaa_cli.server.constants import DEVICE_CODE, JWT_BEARER, TOKEN_EXCHANGE
 from xaa_cli.server.errors import OAuthServerError, invalid_grant
 from xaa_cli.server.idp_device import device_code_grant
 from xaa_cli.server.idp_exchange import token_exchange
-from xaa_cli.server.idp_tokens import SignIn, issue_user_tokens
+from xaa_cli.server.idp_tokens import SignIn, active_refresh_token, issue_user_tokens
 from xaa_cli.server.settings import IDP, Runtime
 from xaa_cli.server.subjects import subject_for
 from xaa_cli.server.tokens import find_token
@@ -64,14 +64,7 @@ def token(rt: Runtime, req: Request) -> Response:
 
 def _refresh(rt: Runtime, req: Request, client_id: str) -> dict[str, Any]:
     refresh_token = req.require("refresh_token")
-    record = find_token(rt.store, refresh_token, IDP)
-    if record is None or record.kind != "refresh_token" or record.client_id != client_id:
-        raise invalid_grant("the refresh token is unknown or was issued to another client")
-    if not record.active(rt.now()):
-        raise invalid_grant("the refresh token has expired or was revoked")
-    user = rt.policy.users.get(record.sub)
-    if user is None:
-        raise invalid_grant("the refresh token's user no longer exists")
+    record, user = active_refresh_token(rt, refresh_token, client_id)
     scope = record.scope
     requested = req.param("scope")
     if requested is not None:

@@ -12,11 +12,11 @@ from xaa_cli.core.jose import ASYMMETRIC_ALGS, decode_unverified, verify_signatu
 from xaa_cli.core.keys import sign_jwt
 from xaa_cli.errors import TokenFormatError, TokenVerificationError
 from xaa_cli.server.constants import ACCESS_TOKEN_TYP, ID_JAG_TYP
-from xaa_cli.server.errors import OAuthServerError
+from xaa_cli.server.errors import OAuthServerError, invalid_grant
 from xaa_cli.server.policy import User
 from xaa_cli.server.settings import IDP, Runtime
 from xaa_cli.server.subjects import resolve_subject, subject_for
-from xaa_cli.server.tokens import TokenRecord, save_token
+from xaa_cli.server.tokens import TokenRecord, find_token, save_token
 
 LOGIN_SCOPES: Final = ("openid", "profile", "email", "offline_access")
 
@@ -68,17 +68,7 @@ def issue_user_tokens(
     """The token response for a sign-in (authorization code, device code or refresh)."""
     now = rt.now_int()
     access = rt.secret(32)
-    record = TokenRecord(
-        "access_token",
-        IDP,
-        sign_in.client_id,
-        sign_in.user.sub,
-        sign_in.scope,
-        now,
-        now + rt.options.idp_access_token_lifetime,
-        auth_time=sign_in.auth_time,
-    )
-    save_token(rt.store, access, record)
+    _save_user_token(rt, "access_token", access, sign_in, now, rt.options.idp_access_token_lifetime)
     body: dict[str, Any] = {
         "access_token": access,
         "token_type": "Bearer",
@@ -90,17 +80,7 @@ def issue_user_tokens(
         body["id_token"] = sign_jwt(id_token_claims(rt, sign_in, now), rt.keys.private(IDP), typ="JWT")
     if include_refresh and "offline_access" in scopes and refresh_token is None:
         refresh_token = rt.secret(32)
-        rt_record = TokenRecord(
-            "refresh_token",
-            IDP,
-            sign_in.client_id,
-            sign_in.user.sub,
-            sign_in.scope,
-            now,
-            now + rt.options.refresh_token_lifetime,
-            auth_time=sign_in.auth_time,
-        )
-        save_token(rt.store, refresh_token, rt_record)
+        _save_user_token(rt, "refresh_token", refresh_token, sign_in, now, rt.options.refresh_token_lifetime)
     if refresh_token is not None:
         body["refresh_token"] = refresh_token
     rt.audit.record(
@@ -113,6 +93,27 @@ def issue_user_tokens(
         scope=sign_in.scope,
     )
     return body
+
+
+def _save_user_token(rt: Runtime, kind: str, value: str, sign_in: SignIn, now: int, lifetime: int) -> None:
+    record = TokenRecord(
+        kind, IDP, sign_in.client_id, sign_in.user.sub, sign_in.scope, now, now + lifetime,
+        auth_time=sign_in.auth_time,
+    )  # fmt: skip
+    save_token(rt.store, value, record)
+
+
+def active_refresh_token(rt: Runtime, token: str, client_id: str) -> tuple[TokenRecord, User]:
+    """The live refresh token issued to ``client_id``, and its user: one rule for refresh and exchange."""
+    record = find_token(rt.store, token, IDP)
+    if record is None or record.kind != "refresh_token" or record.client_id != client_id:
+        raise invalid_grant("the refresh token is unknown or was issued to another client")
+    if not record.active(rt.now()):
+        raise invalid_grant("the refresh token has expired or was revoked")
+    user = rt.policy.users.get(record.sub)
+    if user is None:
+        raise invalid_grant("the refresh token's user no longer exists")
+    return record, user
 
 
 def verify_id_token(rt: Runtime, token: str, client_id: str) -> tuple[User, Mapping[str, Any]]:
