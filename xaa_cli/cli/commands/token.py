@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -19,6 +21,7 @@ from xaa_cli.cli.inputs import OutputOpt, stdin_is_tty
 if TYPE_CHECKING:
     from xaa_cli.core.idjag import FlowResult
     from xaa_cli.core.token_endpoint import StepEvent
+    from xaa_cli.storage.audit import AuditLog
     from xaa_cli.storage.token_cache import CachedToken
 
 token_app = typer.Typer(
@@ -141,6 +144,16 @@ def _report_flow(actx: AppContext, result: FlowResult) -> None:
         actx.info("the app refused the first ID-JAG (invalid_grant); a fresh one was accepted")
 
 
+@contextmanager
+def _audit_failure(audit: AuditLog, event: str, fields: Mapping[str, Any]) -> Iterator[None]:
+    """Record a failed single hop before the error propagates: refusals belong in the trail too."""
+    try:
+        yield
+    except Exception as exc:
+        audit.record(event, outcome="error", error=getattr(exc, "error", type(exc).__name__), **fields)
+        raise
+
+
 @token_app.command("id-jag")
 def id_jag(
     ctx: typer.Context,
@@ -169,17 +182,12 @@ def id_jag(
         "audience": target.audience,
         "client_id": prof.client_id,
     }
-    try:
+    with _audit_failure(audit, "token_exchange", common):
         jag = exchange_for_id_jag(
             actx.http(), idp, subject_token=subject, audience=target.audience, resource=target.resource,
             scope=" ".join(scopes) or None, target=target.app.alias, clock=actx.clock,
             observer=_observer(actx, show_steps),
         )  # fmt: skip
-    except Exception as exc:
-        audit.record(
-            "token_exchange", outcome="error", error=getattr(exc, "error", type(exc).__name__), **common
-        )
-        raise
     from xaa_cli.core.redact import fingerprint
 
     audit.record(
@@ -242,14 +250,11 @@ def exchange(
     endpoint = flow.app_endpoint(actx, prof, target, flow.app_metadata(actx, target))
     audit = actx.audit()
     common: dict[str, Any] = {"profile": prof.name, "issuer": target.audience, "audience": target.resource}
-    try:
+    with _audit_failure(audit, "jwt_bearer", common):
         access = redeem_id_jag(
             actx.http(), endpoint, token, scope=" ".join(scopes) or None, resource=target.resource,
             clock=actx.clock, observer=_observer(actx, show_steps),
         )  # fmt: skip
-    except Exception as exc:
-        audit.record("jwt_bearer", outcome="error", error=getattr(exc, "error", type(exc).__name__), **common)
-        raise
     audit.record(
         "jwt_bearer", client_id=endpoint.credentials.client_id, scope=access.scope,
         token_fingerprint=fingerprint(access.access_token, 16), **common,
