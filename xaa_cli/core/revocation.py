@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from xaa_cli.clock import Clock, IdFactory, random_id
 from xaa_cli.core.client_auth import ClientCredentials, authenticate
-from xaa_cli.core.token_endpoint import Endpoint, Hop, describe_non_json, error_for, read_capped
-from xaa_cli.errors import NetworkError, OAuthError, ProtocolError, RemoteError, UsageError
+from xaa_cli.core.token_endpoint import Endpoint, Hop, describe_non_json, error_for, json_or_none, round_trip
+from xaa_cli.errors import OAuthError, ProtocolError, RemoteError, UsageError
 
 if TYPE_CHECKING:
     import httpx
@@ -145,21 +145,10 @@ def check_revocation_response(
 
 
 def _post(http: httpx.Client, request: RevocationRequest, hop: Hop) -> tuple[int, Any, bytes, dict[str, str]]:
-    import json
-
-    import httpx
-
-    try:
-        with http.stream("POST", request.url, data=dict(request.form), headers=dict(request.headers)) as resp:
-            raw = read_capped(resp, hop)
-            status, headers = resp.status_code, {k.lower(): v for k, v in resp.headers.items()}
-    except httpx.TransportError as exc:
-        raise NetworkError(f"{hop.name}: cannot reach {request.url} ({type(exc).__name__})") from exc
-    try:
-        body = json.loads(raw) if raw else None
-    except (ValueError, RecursionError):
-        body = None
-    return status, body, raw, headers
+    status, raw, headers = round_trip(
+        http, "POST", request.url, hop, data=request.form, headers=request.headers
+    )
+    return status, json_or_none(raw), raw, {k.lower(): v for k, v in headers.items()}
 
 
 def revoke_token(

@@ -176,39 +176,53 @@ def read_capped(response: httpx.Response, hop: Hop, limit: int = MAX_RESPONSE_BY
     return b"".join(chunks)
 
 
-def get_json(http: httpx.Client, url: str, hop: Hop) -> tuple[int, Any, httpx.Headers]:
-    """GET ``url``; return ``(status, parsed JSON or None, headers)``. Network failures → ``NetworkError``."""
+def round_trip(
+    http: httpx.Client,
+    method: str,
+    url: str,
+    hop: Hop,
+    *,
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> tuple[int, bytes, httpx.Headers]:
+    """One request with the body read under the size cap; network failures → ``NetworkError``."""
     import httpx
 
     try:
-        with http.stream("GET", url) as response:
+        with http.stream(
+            method,
+            url,
+            data=dict(data) if data is not None else None,
+            headers=dict(headers) if headers is not None else None,
+            params=params,
+        ) as response:
             raw = read_capped(response, hop)
-            status, headers = response.status_code, response.headers
+            return response.status_code, raw, response.headers
     except httpx.TransportError as exc:
         raise NetworkError(f"{hop.name}: cannot reach {url} ({type(exc).__name__})") from exc
-    return status, _loads(raw), headers
 
 
-def _loads(raw: bytes) -> Any:
+def json_or_none(raw: bytes) -> Any:
+    """The parsed body, or None when it is empty or not JSON (callers then describe the raw bytes)."""
     try:
         return json.loads(raw) if raw else None
     except (ValueError, RecursionError):
         return None
 
 
+def get_json(http: httpx.Client, url: str, hop: Hop) -> tuple[int, Any, httpx.Headers]:
+    """GET ``url``; return ``(status, parsed JSON or None, headers)``. Network failures → ``NetworkError``."""
+    status, raw, headers = round_trip(http, "GET", url, hop)
+    return status, json_or_none(raw), headers
+
+
 def send_form(
     http: httpx.Client, url: str, form: Mapping[str, str], headers: Mapping[str, str], hop: Hop
 ) -> tuple[int, Any, bytes]:
     """POST a form; return ``(status, parsed JSON or None, raw body)``."""
-    import httpx
-
-    try:
-        with http.stream("POST", url, data=dict(form), headers=dict(headers)) as response:
-            raw = read_capped(response, hop)
-            status = response.status_code
-    except httpx.TransportError as exc:
-        raise NetworkError(f"{hop.name}: cannot reach {url} ({type(exc).__name__})") from exc
-    return status, _loads(raw), raw
+    status, raw, _ = round_trip(http, "POST", url, hop, data=form, headers=headers)
+    return status, json_or_none(raw), raw
 
 
 def describe_non_json(status: int, raw: bytes) -> str:

@@ -7,15 +7,14 @@ layout the reference server promises (issue 3 contract). Answers are small JSON 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 from xaa_cli.core.admin import AdminResult
 from xaa_cli.core.http import require_secure_url
-from xaa_cli.core.token_endpoint import Hop, describe_non_json, read_capped
-from xaa_cli.errors import NetworkError, ProtocolError, RemoteError
+from xaa_cli.core.token_endpoint import Hop, describe_non_json, json_or_none, round_trip
+from xaa_cli.errors import ProtocolError, RemoteError
 
 if TYPE_CHECKING:
     import httpx
@@ -63,20 +62,9 @@ class ReferenceAdminDriver:
 
     # ------------------------------------------------------------------ calls
     def _call(self, method: str, url: str, what: str, params: Mapping[str, str] | None = None) -> Any:
-        import httpx
-
-        hop = Hop(what, "")
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        try:
-            with self.http.stream(method, url, headers=headers, params=params) as response:
-                raw = read_capped(response, hop)
-                status = response.status_code
-        except httpx.TransportError as exc:
-            raise NetworkError(f"{what}: cannot reach {url} ({type(exc).__name__})") from exc
-        try:
-            body = json.loads(raw) if raw else None
-        except (ValueError, RecursionError):
-            body = None
+        status, raw, _ = round_trip(self.http, method, url, Hop(what, ""), headers=headers, params=params)
+        body = json_or_none(raw)
         if status == 200 and isinstance(body, dict):
             return body
         if status in _REFUSALS:
