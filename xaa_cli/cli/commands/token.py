@@ -19,7 +19,8 @@ from xaa_cli.cli.context import AppContext, get_ctx
 from xaa_cli.cli.inputs import OutputOpt, stdin_is_tty
 
 if TYPE_CHECKING:
-    from xaa_cli.core.idjag import FlowResult
+    from xaa_cli.cli.flow import Target
+    from xaa_cli.core.idjag import FlowResult, IdJag
     from xaa_cli.core.token_endpoint import StepEvent
     from xaa_cli.storage.audit import AuditLog
     from xaa_cli.storage.token_cache import CachedToken
@@ -196,6 +197,11 @@ def id_jag(
     if mode == "raw":
         render.write_stdout(jag.token + "\n")
         return
+    render.emit_json(_id_jag_json(jag, target))
+
+
+def _id_jag_json(jag: IdJag, target: Target) -> dict[str, Any]:
+    """``token id-jag -o json``: the decoded ID-JAG, marked unverified (we are not its audience)."""
     from xaa_cli.core.jose import decode_unverified
     from xaa_cli.errors import TokenFormatError
 
@@ -203,18 +209,16 @@ def id_jag(
         header: dict[str, Any] | None = decode_unverified(jag.token).header
     except TokenFormatError:
         header = None
-    render.emit_json(
-        {
-            "id_jag": jag.token,
-            "expires_in": jag.expires_in,
-            "scope": jag.scope,
-            "audience": target.audience,
-            "resource": target.resource,
-            "header": header,
-            "claims": dict(jag.claims) or None,
-            "verified": False,
-        }
-    )
+    return {
+        "id_jag": jag.token,
+        "expires_in": jag.expires_in,
+        "scope": jag.scope,
+        "audience": target.audience,
+        "resource": target.resource,
+        "header": header,
+        "claims": dict(jag.claims) or None,
+        "verified": False,
+    }
 
 
 @token_app.command("exchange")
@@ -234,16 +238,11 @@ def exchange(
     from xaa_cli.cli import flow
     from xaa_cli.core.idjag import redeem_id_jag
     from xaa_cli.core.redact import fingerprint
-    from xaa_cli.errors import UsageError
     from xaa_cli.storage.token_cache import CachedToken
 
     actx = get_ctx(ctx)
     mode = actx.output_mode(output, ("raw", "json", "header", "env"), "raw")
-    if assertion == "-" and stdin_is_tty():
-        raise UsageError("'-' reads the ID-JAG from stdin, but stdin is a terminal", hint="pipe it in")
-    token = (sys.stdin.read(MAX_ID_JAG_BYTES + 1) if assertion == "-" else assertion).strip()
-    if not token or len(token) > MAX_ID_JAG_BYTES:
-        raise UsageError("give the ID-JAG as an argument or on stdin with '-'")
+    token = _read_assertion(assertion)
     prof = actx.profile(profile)
     target = flow.resolve_target(actx, prof, aud, resource)
     scopes = [s for item in scope or [] for s in item.split()]
@@ -265,6 +264,18 @@ def exchange(
         expires_at=actx.clock.now() + access.expires_in, scope=access.scope, alias=target.app.alias,
     )  # fmt: skip
     _emit_token(actx, entry, mode, cached=False)
+
+
+def _read_assertion(assertion: str) -> str:
+    """The ID-JAG from the argument, or from stdin for '-' (size-capped: it is untrusted input)."""
+    from xaa_cli.errors import UsageError
+
+    if assertion == "-" and stdin_is_tty():
+        raise UsageError("'-' reads the ID-JAG from stdin, but stdin is a terminal", hint="pipe it in")
+    token = (sys.stdin.read(MAX_ID_JAG_BYTES + 1) if assertion == "-" else assertion).strip()
+    if not token or len(token) > MAX_ID_JAG_BYTES:
+        raise UsageError("give the ID-JAG as an argument or on stdin with '-'")
+    return token
 
 
 @token_app.command("list")
