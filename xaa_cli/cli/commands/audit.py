@@ -71,37 +71,41 @@ def select(
             yield entry
 
 
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Only entries newer than this: 30s, 10m, 2h, 7d, 1w.")
+]
+EventOpt = Annotated[list[str] | None, typer.Option("--event", help="Only this event (repeatable).")]
+AudOpt = Annotated[
+    list[str] | None,
+    typer.Option("--aud", help="Only this audience: app alias or issuer (repeatable)."),
+]
+ClientOpt = Annotated[list[str] | None, typer.Option("--client", help="Only this client_id (repeatable).")]
+OutcomeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--outcome", help="Only this outcome: ok, error, ... (repeatable)."),
+]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Only the newest N entries.")]
+IdpOpt = Annotated[
+    bool, typer.Option("--idp", help="The IdP's central trail (through its admin API), not this log.")
+]
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", "-p", help="With --idp: the profile whose IdP to ask.")
+]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("audit")
     def audit(
         ctx: typer.Context,
-        since: Annotated[
-            str | None, typer.Option("--since", help="Only entries newer than this: 30s, 10m, 2h, 7d, 1w.")
-        ] = None,
-        event: Annotated[
-            list[str] | None, typer.Option("--event", help="Only this event (repeatable).")
-        ] = None,
-        aud: Annotated[
-            list[str] | None,
-            typer.Option("--aud", help="Only this audience: app alias or issuer (repeatable)."),
-        ] = None,
-        client: Annotated[
-            list[str] | None, typer.Option("--client", help="Only this client_id (repeatable).")
-        ] = None,
-        outcome: Annotated[
-            list[str] | None,
-            typer.Option("--outcome", help="Only this outcome: ok, error, ... (repeatable)."),
-        ] = None,
-        limit: Annotated[
-            int | None, typer.Option("--limit", min=1, help="Only the newest N entries.")
-        ] = None,
+        since: SinceOpt = None,
+        event: EventOpt = None,
+        aud: AudOpt = None,
+        client: ClientOpt = None,
+        outcome: OutcomeOpt = None,
+        limit: LimitOpt = None,
         output: OutputOpt = None,
-        idp: Annotated[
-            bool, typer.Option("--idp", help="The IdP's central trail (through its admin API), not this log.")
-        ] = False,
-        profile: Annotated[
-            str | None, typer.Option("--profile", "-p", help="With --idp: the profile whose IdP to ask.")
-        ] = None,
+        idp: IdpOpt = False,
+        profile: ProfileOpt = None,
     ) -> None:
         """Show the audit log, oldest first (-o table | json). Tokens appear only as fingerprints."""
         actx = get_ctx(ctx)
