@@ -43,6 +43,31 @@ ProfileOpt = Annotated[
 ]
 
 
+IssuerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--issuer",
+        help="The app's authorization-server issuer URL (with --discover: which one, if several).",
+    ),
+]
+DiscoverOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--discover",
+        metavar="URL",
+        help="Fill issuer, resource and ID-JAG support from the metadata of the app's API URL "
+        "(RFC 9728) or its authorization server's issuer (RFC 8414); prints the entry.",
+    ),
+]
+ResourceOpt = Annotated[
+    str | None, typer.Option("--resource", help="Resource (API) URL the tokens are for (RFC 8707).")
+]
+ScopeOpt = Annotated[
+    list[str] | None, typer.Option("--scope", help="Default scope; repeat or space-separate for more.")
+]
+ReplaceOpt = Annotated[bool, typer.Option("--replace", help="Update an existing app.")]
+
+
 def normalise_scopes(values: list[str] | None) -> tuple[str, ...]:
     """``--scope a --scope "b c"`` → ``("a", "b", "c")``: order kept, duplicates dropped."""
     seen: dict[str, None] = {}
@@ -123,32 +148,14 @@ def add(
     ctx: typer.Context,
     alias: Annotated[str, typer.Argument(help="Short name for the app, e.g. trello.")],
     client_id: Annotated[str, typer.Option("--client-id", help="This client's id at the app's server.")],
-    issuer: Annotated[
-        str | None,
-        typer.Option(
-            "--issuer",
-            help="The app's authorization-server issuer URL (with --discover: which one, if several).",
-        ),
-    ] = None,
-    discover: Annotated[
-        str | None,
-        typer.Option(
-            "--discover",
-            metavar="URL",
-            help="Fill issuer, resource and ID-JAG support from the metadata of the app's API URL "
-            "(RFC 9728) or its authorization server's issuer (RFC 8414); prints the entry.",
-        ),
-    ] = None,
+    issuer: IssuerOpt = None,
+    discover: DiscoverOpt = None,
     client_auth: ClientAuthOpt = "client_secret_basic",
-    resource: Annotated[
-        str | None, typer.Option("--resource", help="Resource (API) URL the tokens are for (RFC 8707).")
-    ] = None,
-    scope: Annotated[
-        list[str] | None, typer.Option("--scope", help="Default scope; repeat or space-separate for more.")
-    ] = None,
+    resource: ResourceOpt = None,
+    scope: ScopeOpt = None,
     client_secret_stdin: ClientSecretStdinOpt = False,
     profile: ProfileOpt = None,
-    replace: Annotated[bool, typer.Option("--replace", help="Update an existing app.")] = False,
+    replace: ReplaceOpt = False,
     output: OutputOpt = None,
     client_secret: ClientSecretTrapOpt = None,
 ) -> None:
