@@ -17,35 +17,41 @@ from xaa_cli.cli.context import AppContext, get_ctx
 from xaa_cli.cli.inputs import OutputOpt, stdin_is_tty
 
 ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Profile to sign in with.")]
+DeviceOpt = Annotated[
+    bool, typer.Option("--device", help="Sign in with a code on another device (RFC 8628).")
+]
+NoBrowserOpt = Annotated[
+    bool,
+    typer.Option("--no-browser", help="Print the sign-in URL on stderr instead of opening a browser."),
+]
+SubjectTokenFileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--subject-token-file", help="Use an ID token you already hold from this IdP ('-' = stdin)."
+    ),
+]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the browser sign-in.")
+]
+MaxAgeOpt = Annotated[
+    int | None,
+    typer.Option("--max-age", min=0, help="Ask the IdP for a sign-in at most this old (step-up)."),
+]
+AcrValuesOpt = Annotated[
+    str | None,
+    typer.Option("--acr-values", help="Ask the IdP for this authentication context (step-up)."),
+]
 MAX_SUBJECT_TOKEN_BYTES = 64 * 1024
 
 
 def login(
     ctx: typer.Context,
-    device: Annotated[
-        bool, typer.Option("--device", help="Sign in with a code on another device (RFC 8628).")
-    ] = False,
-    no_browser: Annotated[
-        bool,
-        typer.Option("--no-browser", help="Print the sign-in URL on stderr instead of opening a browser."),
-    ] = False,
-    subject_token_file: Annotated[
-        str | None,
-        typer.Option(
-            "--subject-token-file", help="Use an ID token you already hold from this IdP ('-' = stdin)."
-        ),
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for the browser sign-in.")
-    ] = 300.0,
-    max_age: Annotated[
-        int | None,
-        typer.Option("--max-age", min=0, help="Ask the IdP for a sign-in at most this old (step-up)."),
-    ] = None,
-    acr_values: Annotated[
-        str | None,
-        typer.Option("--acr-values", help="Ask the IdP for this authentication context (step-up)."),
-    ] = None,
+    device: DeviceOpt = False,
+    no_browser: NoBrowserOpt = False,
+    subject_token_file: SubjectTokenFileOpt = None,
+    timeout: TimeoutOpt = 300.0,
+    max_age: MaxAgeOpt = None,
+    acr_values: AcrValuesOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Sign in at the profile's IdP (OIDC) and keep the ID and refresh tokens in the secret store."""
