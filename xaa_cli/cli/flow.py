@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from xaa_cli.core.discovery import ServerMetadata
     from xaa_cli.core.idjag import AccessToken, FlowResult
     from xaa_cli.core.oidc import LoginResult
-    from xaa_cli.core.token_endpoint import Endpoint, Observer
+    from xaa_cli.core.token_endpoint import Endpoint, InsufficientUserAuthentication, Observer
 
 ID_TOKEN_SKEW_S: Final = 60.0
 
@@ -280,16 +280,23 @@ def run_flow(
             ) from exc
         return attempt(renew_login(actx, profile, refresh).id_token)
     except InsufficientUserAuthentication as exc:
-        wanted = "".join(
-            f" --{name.replace('_', '-')} {shlex.quote(str(exc.extra[name]))}"
-            for name in ("max_age", "acr_values")
-            if name in exc.extra
-        )
-        raise LoginRequired(
-            f"the IdP wants a more recent or stronger sign-in before it lets you reach {target.app.alias} "
-            f"({exc.description or exc.error})",
-            hint=f"run `xaa login{_profile_flag(actx, profile)}{wanted}`, then retry",
-        ) from exc
+        raise _step_up_required(actx, profile, target, exc) from exc
+
+
+def _step_up_required(
+    actx: AppContext, profile: Profile, target: Target, exc: InsufficientUserAuthentication
+) -> LoginRequired:
+    """The IdP's step-up demand as a ready-to-paste `xaa login` with the max_age / acr_values it asked for."""
+    wanted = "".join(
+        f" --{name.replace('_', '-')} {shlex.quote(str(exc.extra[name]))}"
+        for name in ("max_age", "acr_values")
+        if name in exc.extra
+    )
+    return LoginRequired(
+        f"the IdP wants a more recent or stronger sign-in before it lets you reach {target.app.alias} "
+        f"({exc.description or exc.error})",
+        hint=f"run `xaa login{_profile_flag(actx, profile)}{wanted}`, then retry",
+    )
 
 
 def get_token(
