@@ -71,6 +71,7 @@ def test_no_browser_prints_the_url_on_stderr(xaa: Xaa) -> None:
     assert "no answer from the browser" in result.stderr
     assert result.stdout == ""
     assert "Open this URL in a browser to sign in:" in result.stderr
+    assert "No browser on this machine? Use `xaa login --device`." in result.stderr
     assert xaa.opened == []
 
 

@@ -84,6 +84,11 @@ def authorize_in_browser(
             opened = bool(open_browser(url))
         if not opened:
             announce(f"Open this URL in a browser to sign in:\n{url}")
+            if where == "the IdP":
+                # Otherwise a user on a machine with no browser just watches a silent wait.
+                announce(
+                    f"Waiting up to {timeout:.0f} s. No browser on this machine? Use `xaa login --device`."
+                )
         params = callback.wait(timeout)
     code = check_authorization_response(params, state=state, metadata=metadata)
     return Authorization(code, callback.redirect_uri, pkce)
