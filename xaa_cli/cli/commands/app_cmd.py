@@ -17,7 +17,6 @@ from xaa_cli.cli.inputs import (
     SECRET_METHODS,
     ClientSecretStdinOpt,
     ClientSecretTrapOpt,
-    OutputOpt,
     check_client_id,
     check_issuer,
     check_resource,
@@ -143,6 +142,15 @@ def install_app(
         )
 
 
+AddOutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output", "-o", help="Print the entry as toml | json (--discover prints toml unless told)."
+    ),
+]
+ListOutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Output format: table | json.")]
+
+
 @app_group.command("add")
 def add(
     ctx: typer.Context,
@@ -156,13 +164,17 @@ def add(
     client_secret_stdin: ClientSecretStdinOpt = False,
     profile: ProfileOpt = None,
     replace: ReplaceOpt = False,
-    output: OutputOpt = None,
+    output: AddOutputOpt = None,
     client_secret: ClientSecretTrapOpt = None,
 ) -> None:
     """Add an app to a profile. A client secret is read from stdin or a hidden prompt, never from argv.
 
     With --discover URL the app's metadata supplies the issuer, resource and ID-JAG support, and the entry is
-    printed (-o toml | json); the client id, client authentication and secret still come from you."""
+    printed (-o toml | json); the client id, client authentication and secret still come from you.
+
+    Examples: `xaa app add trello --issuer https://auth.trello.example --client-id xaa --scope board:read`,
+    `xaa app add trello --discover https://api.trello.example --client-id xaa --client-auth private_key_jwt`.
+    """
     from xaa_cli.cli import app_discover
 
     refuse_secret_on_argv(client_secret)
@@ -225,9 +237,12 @@ def list_apps(
     ctx: typer.Context,
     profile: ProfileOpt = None,
     all_profiles: Annotated[bool, typer.Option("--all", help="Apps of every profile.")] = False,
-    output: OutputOpt = None,
+    output: ListOutputOpt = None,
 ) -> None:
-    """List the apps of a profile (-o table | json)."""
+    """List the apps of a profile (-o table | json).
+
+    Examples: `xaa app list`, `xaa app list --all -o json`.
+    """
     actx = get_ctx(ctx)
     mode = actx.output_mode(output, ("table", "json"), "table")
     profiles = list(actx.config().profiles.values()) if all_profiles else [actx.profile(profile)]
@@ -276,7 +291,10 @@ def remove(
     alias: Annotated[str, typer.Argument(help="The app to remove.")],
     profile: ProfileOpt = None,
 ) -> None:
-    """Remove an app, its stored secrets and its cached tokens."""
+    """Remove an app, its stored secrets and its cached tokens.
+
+    Examples: `xaa app remove trello`, `xaa app remove trello -p work`.
+    """
     from xaa_cli.storage.secrets import secret_key
 
     actx = get_ctx(ctx)

@@ -10,7 +10,7 @@ import typer
 
 from xaa_cli.cli import render
 from xaa_cli.cli.context import get_ctx
-from xaa_cli.cli.inputs import OutputOpt, parse_duration
+from xaa_cli.cli.inputs import parse_duration
 from xaa_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ IdpOpt = Annotated[
 ProfileOpt = Annotated[
     str | None, typer.Option("--profile", "-p", help="With --idp: the profile whose IdP to ask.")
 ]
+AuditOutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Output format: table | json.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -103,11 +104,15 @@ def register(app: typer.Typer) -> None:
         client: ClientOpt = None,
         outcome: OutcomeOpt = None,
         limit: LimitOpt = None,
-        output: OutputOpt = None,
+        output: AuditOutputOpt = None,
         idp: IdpOpt = False,
         profile: ProfileOpt = None,
     ) -> None:
-        """Show the audit log, oldest first (-o table | json). Tokens appear only as fingerprints."""
+        """Show the audit log, oldest first (-o table | json). Tokens appear only as fingerprints.
+
+        Examples: `xaa audit --since 1h`, `xaa audit --event token_exchange --outcome error -o json`,
+        `xaa audit --idp --limit 50`.
+        """
         actx = get_ctx(ctx)
         mode = actx.output_mode(output, ("table", "json"), "table")
         cutoff = actx.clock.now() - parse_duration(since) if since else None

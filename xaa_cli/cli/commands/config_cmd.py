@@ -13,7 +13,6 @@ import typer
 
 from xaa_cli.cli import render
 from xaa_cli.cli.context import get_ctx
-from xaa_cli.cli.inputs import OutputOpt
 from xaa_cli.storage import paths
 from xaa_cli.storage.config import config_to_toml
 
@@ -50,9 +49,20 @@ def _scrub(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "scan": scrub_mapping(data["scan"])}
 
 
+ShowOutputOpt = Annotated[
+    str | None, typer.Option("--output", "-o", help="Output format: toml (default) | json | table | raw.")
+]
+PathOutputOpt = Annotated[
+    str | None, typer.Option("--output", "-o", help="Output format: raw (default) | json | table.")
+]
+
+
 @config_app.command("show")
-def show(ctx: typer.Context, output: OutputOpt = None) -> None:
-    """Print the configuration (-o toml | json) and the secret store in use. Secrets are never in it."""
+def show(ctx: typer.Context, output: ShowOutputOpt = None) -> None:
+    """Print the configuration (-o toml | json) and the secret store in use. Secrets are never in it.
+
+    Examples: `xaa config show`, `xaa config show -o json`.
+    """
     actx = get_ctx(ctx)
     mode = actx.output_mode(output, ("toml", "table", "raw", "json"), "toml")
     path = paths.config_file()
@@ -85,9 +95,12 @@ def path(
     show_all: Annotated[
         bool, typer.Option("--all", help="Also the state directory, token cache, audit log and secrets file.")
     ] = False,
-    output: OutputOpt = None,
+    output: PathOutputOpt = None,
 ) -> None:
-    """Print the config file path (--all: every location; -o json for a JSON object)."""
+    """Print the config file path (--all: every location; -o json for a JSON object).
+
+    Examples: `xaa config path`, `$EDITOR "$(xaa config path)"`, `xaa config path --all -o json`.
+    """
     actx = get_ctx(ctx)
     mode = actx.output_mode(output, ("table", "raw", "json"), "raw")
     locations = _locations() if show_all else {"config": paths.config_file()}

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from xaa_cli.cli.context import AppContext, get_ctx
-from xaa_cli.cli.inputs import OutputOpt
 from xaa_cli.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -209,7 +208,11 @@ def serve(
         int, typer.Option("--workers", help="Server processes (needs --data-dir when > 1).")
     ] = 1,
 ) -> None:
-    """Serve the reference IdP, every app's authorization server and sample API (plain http on loopback)."""
+    """Serve the reference IdP, every app's authorization server and sample API (plain http on loopback).
+
+    Examples: `xaa dev serve`, `xaa dev serve --port 0 --auto-approve alice@example.com`,
+    `xaa dev serve --policy policy.toml --data-dir .xaa-dev`.
+    """
     actx = get_ctx(ctx)
     if not is_loopback_host(host) and not allow_remote:
         raise UsageError(
@@ -251,7 +254,10 @@ def _bind(host: str, port: int) -> socket.socket:
 
 @dev_app.command("policy")
 def policy_cmd(ctx: typer.Context) -> None:
-    """Print the built-in policy as TOML (start a custom --policy file from it)."""
+    """Print the built-in policy as TOML (start a custom --policy file from it).
+
+    Examples: `xaa dev policy > policy.toml`, then `xaa dev serve --policy policy.toml`.
+    """
     import tomli_w
 
     from xaa_cli.cli.render import write_stdout
@@ -260,14 +266,20 @@ def policy_cmd(ctx: typer.Context) -> None:
     write_stdout(tomli_w.dumps(policy_to_dict(DEFAULT_POLICY)))
 
 
+AuditOutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Output format: table | json.")]
+
+
 @dev_app.command("audit")
 def audit_cmd(
     ctx: typer.Context,
-    output: OutputOpt = None,
+    output: AuditOutputOpt = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The server's state directory.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many recent entries.")] = 200,
 ) -> None:
-    """Show the dev IdP's audit trail: every issuance and denial, with the policy rule that decided."""
+    """Show the dev IdP's audit trail: every issuance and denial, with the policy rule that decided.
+
+    Examples: `xaa dev audit`, `xaa dev audit --limit 20 -o json`, `xaa dev audit --data-dir .xaa-dev`.
+    """
     from xaa_cli.cli import render
     from xaa_cli.server.audit import FIELDS, read_audit
     from xaa_cli.server.store import DB_NAME, Store

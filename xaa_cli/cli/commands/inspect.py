@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from xaa_cli.cli.context import AppContext, get_ctx
-from xaa_cli.cli.inputs import OutputOpt, parse_duration, stdin_is_tty
+from xaa_cli.cli.inputs import parse_duration, stdin_is_tty
 from xaa_cli.errors import CheckFailed, TokenFormatError, UsageError
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from xaa_cli.storage.config import App, Profile
 
 MAX_INPUT_BYTES = 64 * 1024  # the same cap as xaa_cli.core.jose.MAX_TOKEN_BYTES
+InspectOutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Output format: table | json.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -71,9 +72,13 @@ def inspect_cmd(
         bool,
         typer.Option("--show-secrets", help="Show claims that look like secrets instead of hiding them."),
     ] = False,
-    output: OutputOpt = None,
+    output: InspectOutputOpt = None,
 ) -> None:
-    """Decode, verify and explain a token (ID-JAG, access token, ID token, ...)."""
+    """Decode, verify and explain a token (ID-JAG, access token, ID token, ...).
+
+    Examples: `xaa token get --aud trello | xaa inspect -`, `xaa inspect @token.jwt --issuer https://idp.example.com`,
+    `xaa inspect "$TOKEN" --profile work --aud trello -o json`.
+    """
     from xaa_cli.core.inspect import Options, inspect_report, parse_token
 
     actx = get_ctx(ctx)

@@ -60,7 +60,10 @@ def generate(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing key.")] = False,
     bare: JwkOpt = False,
 ) -> None:
-    """Create a client key, keep the private half in the secret store and print the public JWKS."""
+    """Create a client key, keep the private half in the secret store and print the public JWKS.
+
+    Examples: `xaa key generate > jwks.json`, `xaa key generate --app trello --alg RS256`.
+    """
     from xaa_cli.core.keys import dumps_jwk, generate_private_jwk, loads_jwk
 
     actx = get_ctx(ctx)
@@ -89,7 +92,10 @@ def generate(
 
 @key_app.command("show")
 def show(ctx: typer.Context, profile: ProfileOpt = None, app: AppOpt = None, bare: JwkOpt = False) -> None:
-    """Print the public JWKS of the stored client key (the private key is never shown)."""
+    """Print the public JWKS of the stored client key (the private key is never shown).
+
+    Examples: `xaa key show`, `xaa key show --app trello --jwk`.
+    """
     from xaa_cli.core.keys import loads_jwk
 
     actx = get_ctx(ctx)

@@ -14,9 +14,15 @@ from typing import Annotated, Any
 import typer
 
 from xaa_cli.cli.context import AppContext, get_ctx
-from xaa_cli.cli.inputs import OutputOpt, stdin_is_tty
+from xaa_cli.cli.inputs import stdin_is_tty
 
 ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Profile to sign in with.")]
+# logout and status act on a profile rather than sign in with it: same option, accurate words.
+UseProfileOpt = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", help="Profile to use (default: the default profile)."),
+]
+StatusOutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Output format: table | json.")]
 DeviceOpt = Annotated[
     bool, typer.Option("--device", help="Sign in with a code on another device (RFC 8628).")
 ]
@@ -54,7 +60,10 @@ def login(
     acr_values: AcrValuesOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
-    """Sign in at the profile's IdP (OIDC) and keep the ID and refresh tokens in the secret store."""
+    """Sign in at the profile's IdP (OIDC) and keep the ID and refresh tokens in the secret store.
+
+    Examples: `xaa login`, `xaa login --device` (no browser here), `xaa login -p work --no-browser`.
+    """
     from xaa_cli.cli import flow
 
     actx = get_ctx(ctx)
@@ -124,8 +133,11 @@ def _read(path: str) -> str:
         return handle.read(MAX_SUBJECT_TOKEN_BYTES + 1)
 
 
-def logout(ctx: typer.Context, profile: ProfileOpt = None) -> None:
-    """Forget the sign-in: revoke the refresh token at the IdP (RFC 7009) and delete the stored tokens."""
+def logout(ctx: typer.Context, profile: UseProfileOpt = None) -> None:
+    """Forget the sign-in: revoke the refresh token at the IdP (RFC 7009) and delete the stored tokens.
+
+    Examples: `xaa logout`, `xaa logout -p work`.
+    """
     from xaa_cli.storage.secrets import secret_key
 
     actx = get_ctx(ctx)
@@ -169,8 +181,11 @@ def _revoke(actx: AppContext, prof: Any, refresh: str) -> bool | None:
     return True
 
 
-def status(ctx: typer.Context, profile: ProfileOpt = None, output: OutputOpt = None) -> None:
-    """Show the profile, IdP, signed-in subject, token expiries and the secret store in use."""
+def status(ctx: typer.Context, profile: UseProfileOpt = None, output: StatusOutputOpt = None) -> None:
+    """Show the profile, IdP, signed-in subject, token expiries and the secret store in use.
+
+    Examples: `xaa status`, `xaa status -p work -o json`.
+    """
     from xaa_cli.cli import render
 
     actx = get_ctx(ctx)
@@ -222,7 +237,7 @@ def _status(actx: AppContext, profile: str | None) -> dict[str, Any]:
 
 def _show(value: Any) -> str:
     if isinstance(value, list):
-        return ", ".join(f"{t['app']} ({t['scope']}, {t['expires_in']} s)" for t in value) or "-"
+        return ", ".join(f"{t['app']} ({t['scope']}, {t['expires_in']} s)" for t in value) or "0"
     if isinstance(value, dict):
         return ", ".join(f"{v}" for v in value.values())
     if value is None:

@@ -16,7 +16,6 @@ from xaa_cli.cli.inputs import (
     SECRET_METHODS,
     ClientSecretStdinOpt,
     ClientSecretTrapOpt,
-    OutputOpt,
     check_client_id,
     check_issuer,
     obtain_secret,
@@ -95,7 +94,11 @@ def add(
     ] = False,
     client_secret: ClientSecretTrapOpt = None,
 ) -> None:
-    """Add a profile. A client secret (client_secret_basic/post) is read from stdin or a hidden prompt."""
+    """Add a profile. A client secret (client_secret_basic/post) is read from stdin or a hidden prompt.
+
+    Examples: `xaa profile add work --issuer https://idp.example.com --client-id xaa-cli --default`,
+    `xaa profile add dev --issuer http://127.0.0.1:8765 --client-id xaa-cli --client-auth none`.
+    """
     from xaa_cli.storage.secrets import secret_key
 
     refuse_secret_on_argv(client_secret)
@@ -149,9 +152,15 @@ def _report_added(actx: AppContext, profile: Profile, stored_secret: bool, *, is
         )
 
 
+ListOutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Output format: table | json.")]
+
+
 @profile_app.command("list")
-def list_profiles(ctx: typer.Context, output: OutputOpt = None) -> None:
-    """List profiles (-o table | json); the default one is marked."""
+def list_profiles(ctx: typer.Context, output: ListOutputOpt = None) -> None:
+    """List profiles (-o table | json); the default one is marked.
+
+    Examples: `xaa profile list`, `xaa profile list -o json`.
+    """
     actx = get_ctx(ctx)
     mode = actx.output_mode(output, ("table", "json"), "table")
     config = actx.config()
@@ -193,7 +202,10 @@ def _profile_row(profile: Profile, is_default: bool) -> dict[str, Any]:
 def use(
     ctx: typer.Context, name: Annotated[str, typer.Argument(help="The profile to make default.")]
 ) -> None:
-    """Make NAME the default profile."""
+    """Make NAME the default profile.
+
+    Examples: `xaa profile use work`.
+    """
     actx = get_ctx(ctx)
     config = actx.config()
     config.profile(name)  # ConfigError naming the known profiles
@@ -210,7 +222,10 @@ def remove(
         bool, typer.Option("--keep-secrets", help="Leave its secrets in the store (remove only the config).")
     ] = False,
 ) -> None:
-    """Remove a profile, its apps, its stored secrets and its cached tokens."""
+    """Remove a profile, its apps, its stored secrets and its cached tokens.
+
+    Examples: `xaa profile remove old`, `xaa profile remove old --yes --keep-secrets`.
+    """
     actx = get_ctx(ctx)
     config = actx.config()
     profile = config.profile(name)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Final
 import typer
 
 from xaa_cli.cli.context import AppContext, get_ctx
-from xaa_cli.cli.inputs import OutputOpt
 from xaa_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 
 MAX_TOKEN_BYTES: Final = 64 * 1024
 COLUMNS: Final = ("target", "endpoint", "outcome", "detail")
+RevokeOutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Output format: table | json.")]
 
 
 def revoke(
@@ -64,9 +64,12 @@ def revoke(
     driver: Annotated[
         str, typer.Option("--admin-driver", help="The IdP admin API to drive (see docs/revoke.md).")
     ] = "reference",
-    output: OutputOpt = None,
+    output: RevokeOutputOpt = None,
 ) -> None:
-    """Revoke tokens at the servers that issued them, and cut off clients or users at the IdP."""
+    """Revoke tokens at the servers that issued them, and cut off clients or users at the IdP.
+
+    Examples: `xaa revoke --aud trello`, `xaa revoke --all --dry-run`, `xaa revoke --client agent-7 --at-idp`.
+    """
     actx = get_ctx(ctx)
     mode = actx.output_mode(output, ("table", "json"), "table")
     _check_flags(token, aud, all_cached, idp, client, at_idp, user, hint)

@@ -31,7 +31,11 @@ def run(
     profile: Annotated[str | None, typer.Option("--profile", "-p", help="Profile (IdP) to use.")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore the token cache.")] = False,
 ) -> None:
-    """Get a token and run CMD with it in the environment; exits with CMD's status."""
+    """Get a token and run CMD with it in the environment; exits with CMD's status.
+
+    Examples: `xaa run --aud trello --scope board:read -- ./sync.sh`,
+    `xaa run --aud trello --env TRELLO_TOKEN -- python sync.py`.
+    """
     import subprocess
 
     from xaa_cli.cli import flow

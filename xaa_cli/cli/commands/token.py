@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from xaa_cli.cli.context import AppContext, get_ctx
-from xaa_cli.cli.inputs import OutputOpt, stdin_is_tty
+from xaa_cli.cli.inputs import stdin_is_tty
 
 if TYPE_CHECKING:
     from xaa_cli.cli.flow import Target
@@ -37,6 +37,14 @@ ResourceOpt = Annotated[
     str | None, typer.Option("--resource", help="Resource (API) URL; alone, discovers the app (RFC 9728).")
 ]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="Profile (IdP) to use.")]
+TokenOutputOpt = Annotated[
+    str | None, typer.Option("--output", "-o", help="Output format: raw (default) | json | header | env.")
+]
+IdJagOutputOpt = Annotated[
+    str | None,
+    typer.Option("--output", "-o", help="Output format: raw (default) | json (the decoded claims)."),
+]
+ListOutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Output format: table | json.")]
 FreshOpt = Annotated[bool, typer.Option("--fresh", help="Ignore the cache and run the whole flow.")]
 StepsOpt = Annotated[bool, typer.Option("--show-steps", help="Narrate each hop on stderr (tokens redacted).")]
 MAX_ID_JAG_BYTES = 64 * 1024
@@ -119,9 +127,14 @@ def get(
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="With --interactive: print the sign-in URL instead.")
     ] = False,
-    output: OutputOpt = None,
+    output: TokenOutputOpt = None,
 ) -> None:
-    """Get an access token for an app: ID token → ID-JAG at the IdP → access token at the app."""
+    """Get an access token for an app: ID token → ID-JAG at the IdP → access token at the app.
+
+    Examples: `xaa token get --aud trello --scope board:write`,
+    `curl -H "$(xaa token get --aud trello -o header)" https://api.trello.example/boards`,
+    `eval "$(xaa token get --aud trello -o env)"`.
+    """
     from xaa_cli.cli import flow
 
     actx = get_ctx(ctx)
@@ -163,9 +176,12 @@ def id_jag(
     resource: ResourceOpt = None,
     profile: ProfileOpt = None,
     show_steps: StepsOpt = False,
-    output: OutputOpt = None,
+    output: IdJagOutputOpt = None,
 ) -> None:
-    """Hop 1 only: exchange the ID token for an ID-JAG at the IdP and print it (-o json: decoded claims)."""
+    """Hop 1 only: exchange the ID token for an ID-JAG at the IdP and print it (-o json: decoded claims).
+
+    Examples: `xaa token id-jag --aud trello --scope board:write`, `xaa token id-jag --aud trello -o json`.
+    """
     from xaa_cli.cli import flow, render
     from xaa_cli.core.idjag import exchange_for_id_jag
 
@@ -232,9 +248,13 @@ def exchange(
     resource: ResourceOpt = None,
     profile: ProfileOpt = None,
     show_steps: StepsOpt = False,
-    output: OutputOpt = None,
+    output: TokenOutputOpt = None,
 ) -> None:
-    """Hop 2 only: redeem an ID-JAG at the app's authorization server (jwt-bearer) for an access token."""
+    """Hop 2 only: redeem an ID-JAG at the app's authorization server (jwt-bearer) for an access token.
+
+    Examples: `xaa token id-jag --aud trello | xaa token exchange --aud trello -`,
+    `xaa token exchange --aud trello "$ID_JAG" -o json`.
+    """
     from xaa_cli.cli import flow
     from xaa_cli.core.idjag import redeem_id_jag
     from xaa_cli.core.redact import fingerprint
@@ -279,8 +299,11 @@ def _read_assertion(assertion: str) -> str:
 
 
 @token_app.command("list")
-def list_tokens(ctx: typer.Context, profile: ProfileOpt = None, output: OutputOpt = None) -> None:
-    """Show cached tokens: audience, resource, scope and time left (never the token)."""
+def list_tokens(ctx: typer.Context, profile: ProfileOpt = None, output: ListOutputOpt = None) -> None:
+    """Show cached tokens: audience, resource, scope and time left (never the token).
+
+    Examples: `xaa token list`, `xaa token list -p work -o json`.
+    """
     from xaa_cli.cli import render
 
     actx = get_ctx(ctx)
@@ -322,7 +345,10 @@ def clear(
     aud: Annotated[str | None, typer.Option("--aud", help="Only tokens for this alias or issuer.")] = None,
     profile: ProfileOpt = None,
 ) -> None:
-    """Empty the token cache (or only the entries of one profile or app)."""
+    """Empty the token cache (or only the entries of one profile or app).
+
+    Examples: `xaa token clear`, `xaa token clear --aud trello`.
+    """
     actx = get_ctx(ctx)
 
     def chosen(entry: CachedToken) -> bool:
