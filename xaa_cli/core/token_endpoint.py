@@ -128,10 +128,12 @@ HINTS: Final[Mapping[str, str]] = {
     "secret or private key in the secret store and the authentication method in the profile",
     "invalid_grant": "the grant presented at the {hop} was refused (expired, revoked, already used or "
     "issued to another client); run `xaa login` if it keeps happening",
-    "unauthorized_client": "client {client} is not allowed to use this grant type at this server",
+    "unauthorized_client": "client {client} is not allowed to use this grant type at this server, or "
+    "has been disabled by an administrator",
     "unsupported_grant_type": "the server does not support this grant type",
-    "invalid_scope": "the requested scope ({scope}) is unknown or not allowed for client {client} "
-    "at {target}",
+    # Policy may decide per user as well as per client: name both rather than blame the client.
+    "invalid_scope": "the requested scope ({scope}) is unknown at {target}, or the policy does not grant "
+    "it to this user through client {client}",
     "invalid_target": "the IdP's policy does not let client {client} reach {target}",
     "access_denied": "the policy denies this user or client access to {target}",
     "insufficient_user_authentication": "the IdP wants a more recent or stronger sign-in: run `xaa login`",
