@@ -173,7 +173,7 @@ def add(
     printed (-o toml | json); the client id, client authentication and secret still come from you.
 
     Examples: `xaa app add trello --issuer https://auth.trello.example --client-id xaa --scope board:read`,
-    `xaa app add trello --discover https://api.trello.example --client-id xaa --client-auth private_key_jwt`.
+    `pass show jira | xaa app add jira --discover https://jira.example --client-id xaa --client-secret-stdin`.
     """
     from xaa_cli.cli import app_discover
 

@@ -76,7 +76,8 @@ def inspect_cmd(
 ) -> None:
     """Decode, verify and explain a token (ID-JAG, access token, ID token, ...).
 
-    Examples: `xaa token get --aud trello | xaa inspect -`, `xaa inspect @token.jwt --issuer https://idp.example.com`,
+    Examples: `xaa token get --aud trello | xaa inspect -`,
+    `xaa inspect @token.jwt --issuer https://idp.example.com`,
     `xaa inspect "$TOKEN" --profile work --aud trello -o json`.
     """
     from xaa_cli.core.inspect import Options, inspect_report, parse_token
