@@ -187,6 +187,7 @@ def round_trip(
     data: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
+    limit: int = MAX_RESPONSE_BYTES,
 ) -> tuple[int, bytes, httpx.Headers]:
     """One request with the body read under the size cap; network failures → ``NetworkError``."""
     import httpx
@@ -199,7 +200,7 @@ def round_trip(
             headers=dict(headers) if headers is not None else None,
             params=params,
         ) as response:
-            raw = read_capped(response, hop)
+            raw = read_capped(response, hop, limit)
             return response.status_code, raw, response.headers
     except httpx.TransportError as exc:
         raise NetworkError(f"{hop.name}: cannot reach {url} ({type(exc).__name__})") from exc

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from xaa_cli.core.http import require_secure_url
 from xaa_cli.core.keys import public_jwk
-from xaa_cli.errors import NetworkError, ProtocolError, UsageError
+from xaa_cli.errors import ProtocolError, UsageError
 
 if TYPE_CHECKING:
     import httpx
@@ -107,19 +107,10 @@ def keys_from_issuer(client: httpx.Client, issuer: str) -> TrustedKeys:
 
 def get_document(client: httpx.Client, url: str, what: str) -> bytes:
     """GET ``url`` with a size cap; anything but 200 is a ``ProtocolError``."""
-    import httpx
+    from xaa_cli.core.token_endpoint import Hop, round_trip
 
-    try:
-        with client.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise ProtocolError(f"fetching the {what} at {url} answered HTTP {response.status_code}")
-            body = b""
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_DOCUMENT_BYTES:
-                    raise ProtocolError(
-                        f"the {what} at {url} is larger than {MAX_DOCUMENT_BYTES // 1024} KiB"
-                    )
-            return body
-    except httpx.TransportError as exc:
-        raise NetworkError(f"cannot fetch the {what} at {url}: {exc}") from None
+    hop = Hop(f"fetching the {what} at {url}", client_id="")
+    status, raw, _ = round_trip(client, "GET", url, hop, limit=MAX_DOCUMENT_BYTES)
+    if status != 200:
+        raise ProtocolError(f"fetching the {what} at {url} answered HTTP {status}")
+    return raw
