@@ -69,7 +69,8 @@ def sign_jwt(
     extra_header: Mapping[str, Any] | None = None,
 ) -> str:
     """Sign ``claims`` with ``private`` (a JWK dict with ``alg``), putting its ``kid`` in the header."""
-    from joserfc import jwt
+    from xaa_cli.b64 import b64url_encode
+    from xaa_cli.core.jose import alg_model
 
     alg = str(private.get("alg") or "ES256")
     header: dict[str, Any] = {"alg": alg}
@@ -80,7 +81,16 @@ def sign_jwt(
     if extra_header:
         header.update(extra_header)
     key = imported_key(dumps_jwk(private))
-    return jwt.encode(header, dict(claims), key, algorithms=[alg])
+    model = alg_model(alg)
+    model.check_key(key)
+    signing_input = f"{_segment(header)}.{_segment(claims)}".encode("ascii")
+    return f"{signing_input.decode('ascii')}.{b64url_encode(model.sign(signing_input, key))}"
+
+
+def _segment(value: Mapping[str, Any]) -> str:
+    from xaa_cli.b64 import b64url_encode
+
+    return b64url_encode(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 @functools.lru_cache(maxsize=128)

@@ -6,12 +6,15 @@ Contract (issue 3): IdP issuer ``BASE/idp``, apps ``BASE/apps/NAME``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
 from starlette.routing import Route
@@ -33,27 +36,38 @@ from xaa_cli.server.wire import MAX_FORM_BYTES, Request, Response, json_response
 
 Handler = Callable[[Runtime, Request], Response]
 FORM_TYPE = "application/x-www-form-urlencoded"
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
-async def _read_body(request: StarletteRequest, headers: dict[str, str]) -> bytes:
+class _Disconnected(Exception):
+    """The client went away before its request body arrived: nothing to answer."""
+
+
+async def _read_body(receive: Receive, headers: Mapping[str, str]) -> bytes:
     declared = headers.get("content-length", "0")
     if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
         raise OAuthServerError(
             "invalid_request", "the request body is too large or has a bad length", status=413
         )
-    chunks, size = [], 0
-    async for chunk in request.stream():
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_FORM_BYTES:
             raise OAuthServerError("invalid_request", "the request body is too large", status=413)
         chunks.append(chunk)
+        more = message.get("more_body", False)
     return b"".join(chunks)
 
 
-async def _to_request(rt: Runtime, request: StarletteRequest) -> Request:
-    # Straight from the ASGI scope: Starlette's Headers/URL/QueryParams objects cost more than the fields
-    # we take from them (measured in-process; uvicorn lower-cases header names, as ASGI requires).
-    scope = request.scope
+async def _to_request(rt: Runtime, scope: Scope, receive: Receive) -> Request:
+    # Straight from the ASGI scope: Starlette's Request/Headers/URL objects cost more than the fields we
+    # take from them (measured in-process; uvicorn lower-cases header names, as ASGI requires).
     method: str = scope["method"]
     form: dict[str, tuple[str, ...]] = {}
     headers: dict[str, str] = {}
@@ -63,19 +77,21 @@ async def _to_request(rt: Runtime, request: StarletteRequest) -> Request:
         headers[name] = value.decode("latin-1")
         counts[name] = counts.get(name, 0) + 1
     if method == "POST":
-        body = await _read_body(request, headers)
+        body = await _read_body(receive, headers)
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         if body and ctype != FORM_TYPE:
             raise OAuthServerError("invalid_request", f"the request body must be {FORM_TYPE}")
         form = parse_form(body)
     path: str = scope["path"]
     client = scope.get("client")
+    query_string: bytes = scope.get("query_string", b"")
     return Request(
         method=method,
         path=path,
         url=rt.urls.base + path,
         headers=headers,
-        query=dict(request.query_params) if scope.get("query_string") else {},
+        # as Starlette's QueryParams: latin-1 bytes, percent-decoded as UTF-8, the last repeat wins
+        query=dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)),
         form=form,
         client_host=client[0] if client else None,
         header_counts=counts,
@@ -83,15 +99,64 @@ async def _to_request(rt: Runtime, request: StarletteRequest) -> Request:
     )
 
 
-def _adapt(rt: Runtime, handler: Handler) -> Callable[[StarletteRequest], Any]:
-    async def endpoint(request: StarletteRequest) -> StarletteResponse:
+def _content_type(media_type: str) -> str:
+    # Starlette's rule, so both dispatch paths answer byte for byte alike.
+    if media_type.startswith("text/") and "charset=" not in media_type.lower():
+        return f"{media_type}; charset=utf-8"
+    return media_type
+
+
+async def send_response(send: Send, response: Response) -> None:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    headers.append((b"content-length", str(len(response.body)).encode("latin-1")))
+    headers.append((b"content-type", _content_type(response.media_type).encode("latin-1")))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+class Endpoint:
+    """One handler as a raw ASGI app: scope -> ``Request`` -> handler -> ``Response`` -> two messages.
+
+    A class rather than a function so that Starlette's ``Route`` mounts it as an ASGI app (no Starlette
+    Request/Response objects in between), and the exact-path table below can call it directly."""
+
+    def __init__(self, rt: Runtime, handler: Handler, path_params: Mapping[str, str] | None = None) -> None:
+        self.rt = rt
+        self.handler = handler
+        self.path_params = dict(path_params or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.path_params:
+            scope["path_params"] = self.path_params
         try:
-            response = handler(rt, await _to_request(rt, request))
+            response = self.handler(self.rt, await _to_request(self.rt, scope, receive))
         except OAuthServerError as exc:
             response = Response(exc.status, exc.body(), exc.all_headers())
-        return StarletteResponse(response.body, response.status, dict(response.headers), response.media_type)
+        except _Disconnected:
+            return
+        await send_response(send, response)
 
-    return endpoint
+
+class ExactPaths:
+    """ASGI middleware in front of Starlette's routing: a request whose method and path are in ``table``
+    goes straight to its endpoint. Every route without a path parameter, and every ``/apps/{name}/...``
+    route expanded for each app of the policy, is in the table, so the token endpoints skip the exception
+    middleware, a regular-expression match per route and Starlette's request/response wrappers (about 10%
+    of a jwt-bearer request's CPU, benchmarks/server_load.py). Anything else (HEAD, a wrong method, an
+    unknown path, the admin routes with ids in the path) goes through Starlette as before, which renders
+    404/405 as JSON."""
+
+    def __init__(self, app: Any, table: Mapping[tuple[str, str], Endpoint]) -> None:
+        self.app = app
+        self.table = table
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            endpoint = self.table.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _app_handler(fn: Callable[[Runtime, Request, AppSpec], Response]) -> Handler:
@@ -111,11 +176,18 @@ def _admin(fn: Handler) -> Handler:
     return handler
 
 
-def _routes(rt: Runtime) -> list[Route]:
-    def get(path: str, handler: Handler, methods: tuple[str, ...] = ("GET",)) -> Route:
-        return Route(path, _adapt(rt, handler), methods=list(methods))
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    path: str  # Starlette syntax; ``{name}`` is an app of the policy
+    handler: Handler
+    methods: tuple[str, ...]
 
-    def post(path: str, handler: Handler) -> Route:
+
+def _routes() -> list[RouteSpec]:
+    def get(path: str, handler: Handler, methods: tuple[str, ...] = ("GET",)) -> RouteSpec:
+        return RouteSpec(path, handler, methods)
+
+    def post(path: str, handler: Handler) -> RouteSpec:
         return get(path, handler, ("POST",))
 
     def idp_doc(rt: Runtime, _req: Request) -> Response:
@@ -189,6 +261,25 @@ async def _http_error(_: StarletteRequest, exc: Exception) -> StarletteResponse:
     return StarletteResponse(response.body, response.status, dict(response.headers), response.media_type)
 
 
+def _exact_table(rt: Runtime, specs: list[RouteSpec]) -> dict[tuple[str, str], Endpoint]:
+    """(method, path) -> endpoint for every route whose only path parameter, if any, is the app name."""
+    table: dict[tuple[str, str], Endpoint] = {}
+    for spec in specs:
+        stripped = spec.path.replace("{name}", "")
+        if "{" in stripped:
+            continue  # ids in the path: Starlette's router parses them
+        variants = (
+            [(spec.path.replace("{name}", name), {"name": name}) for name in rt.policy.apps]
+            if "{name}" in spec.path
+            else [(spec.path, {})]
+        )
+        for path, params in variants:
+            endpoint = Endpoint(rt, spec.handler, params)
+            for method in spec.methods:
+                table.setdefault((method, path), endpoint)
+    return table
+
+
 def create_app(settings: ServerSettings) -> Starlette:
     """The reference IdP, every app's authorization server and every app's API, as one ASGI app."""
     rt = Runtime(settings)
@@ -202,8 +293,12 @@ def create_app(settings: ServerSettings) -> Starlette:
         yield
         rt.store.close()
 
+    specs = _routes()
     starlette = Starlette(
-        routes=_routes(rt), lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+        routes=[Route(r.path, Endpoint(rt, r.handler), methods=list(r.methods)) for r in specs],
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
+        middleware=[Middleware(ExactPaths, table=_exact_table(rt, specs))],
     )
     starlette.state.runtime = rt
     return starlette

@@ -7,15 +7,18 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
+from xaa_cli.server.checkpoint import WalCheckpointer
 from xaa_cli.server.client_auth import ClientCredential
 from xaa_cli.server.credentials import ClientKit, server_credentials
 from xaa_cli.server.policy import Policy, policy_from_dict, policy_to_dict
 from xaa_cli.server.settings import ServerSettings
+from xaa_cli.server.store import DB_NAME, LOCK_NAME, Store
 
 SETTINGS_ENV: Final = "XAA_DEV_SERVER_SETTINGS"
 
@@ -53,6 +56,7 @@ def _settings_to_env(settings: ServerSettings) -> str:
             "auto_approve": settings.auto_approve,
             "credentials": creds,
             "admin": settings.admin_token_sha256,
+            "background_checkpoints": settings.background_checkpoints,
         }
     )
 
@@ -70,6 +74,7 @@ def app_from_env() -> Any:
         auto_approve=raw["auto_approve"],
         credentials=creds,
         admin_token_sha256=raw["admin"],
+        background_checkpoints=raw["background_checkpoints"],
     )
     app = create_app(settings)
     _freeze_heap()
@@ -113,8 +118,30 @@ def _config(app: Any, **extra: Any) -> Any:
     )
 
 
+@contextmanager
+def _checkpoints(settings: ServerSettings) -> Iterator[ServerSettings]:
+    """While serving from a data directory, WAL checkpoints run on a thread of this process (the
+    supervisor when there are several workers) instead of inside requests; see server/checkpoint.py."""
+    data_dir = settings.data_dir
+    if data_dir is None:
+        yield settings
+        return
+    Store(data_dir, background_checkpoints=True).close()  # the file exists, in WAL mode
+    checkpointer = WalCheckpointer(data_dir / DB_NAME, data_dir / LOCK_NAME)
+    checkpointer.start()
+    try:
+        yield replace(settings, background_checkpoints=True)
+    finally:
+        checkpointer.stop()
+
+
 def run_server(settings: ServerSettings, sock: socket.socket, *, workers: int = 1) -> None:
     """Serve until interrupted, on an already-bound socket (so port 0 works and the URL is known)."""
+    with _checkpoints(settings) as served:
+        _serve(served, sock, workers)
+
+
+def _serve(settings: ServerSettings, sock: socket.socket, workers: int) -> None:
     import uvicorn
 
     from xaa_cli.server.app import create_app
@@ -128,10 +155,29 @@ def run_server(settings: ServerSettings, sock: socket.socket, *, workers: int = 
         raise ValueError("several workers need a data directory to share state")
     create_app(settings)  # create the schema and signing keys once, before the workers race for them
     os.environ[SETTINGS_ENV] = _settings_to_env(settings)
+    if _reuses_port(sock):
+        from xaa_cli.server.workers import serve_processes
+
+        host, port = sock.getsockname()[:2]
+        siblings = [listening_socket(host, port, reuse_port=True) for _ in range(workers - 1)]
+        serve_processes(_worker_main, [sock, *siblings])
+        return
     config = _config("xaa_cli.server.runner:app_from_env", factory=True, workers=workers)
     from uvicorn.supervisors import Multiprocess
 
     Multiprocess(config, sockets=[sock]).run()
+
+
+def _reuses_port(sock: socket.socket) -> bool:
+    option = getattr(socket, "SO_REUSEPORT", None)
+    return option is not None and bool(sock.getsockopt(socket.SOL_SOCKET, option))
+
+
+def _worker_main(sock: socket.socket) -> None:
+    """A worker process of ``serve_processes`` (spawned: settings arrive in the inherited environment)."""
+    import uvicorn
+
+    uvicorn.Server(_config(app_from_env())).run(sockets=[sock])
 
 
 @dataclass
@@ -142,13 +188,16 @@ class BackgroundServer:
     sock: socket.socket
     server: Any = None
     thread: threading.Thread | None = None
+    _checkpoints: AbstractContextManager[ServerSettings] | None = None
 
     def start(self) -> None:
         import uvicorn
 
         from xaa_cli.server.app import create_app
 
-        self.server = uvicorn.Server(_config(create_app(self.settings)))
+        self._checkpoints = _checkpoints(self.settings)
+        settings = self._checkpoints.__enter__()
+        self.server = uvicorn.Server(_config(create_app(settings)))
         self.server.install_signal_handlers = lambda: None  # not the main thread
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
         self.thread.start()
@@ -165,11 +214,16 @@ class BackgroundServer:
             self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(timeout=10)
+        if self._checkpoints is not None:
+            self._checkpoints.__exit__(None, None, None)
         self.sock.close()
 
 
-def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+def listening_socket(host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False) -> socket.socket:
     """A bound, listening TCP socket for uvicorn (so port 0 works and the URL is known before serving).
+
+    ``reuse_port``: ``SO_REUSEPORT``, so that each of several workers can listen on a socket of its own
+    (server/workers.py); only processes of the same user can join such a group (Linux).
 
     Created with ``IPPROTO_TCP`` explicitly and ``TCP_NODELAY`` set: asyncio only sets TCP_NODELAY on
     accepted connections when the socket's ``proto`` says TCP, and without it every response (uvicorn writes
@@ -180,6 +234,8 @@ def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.listen(2048)
     except OSError:

@@ -32,6 +32,7 @@ class ServerSettings:
     admin_token_sha256: str | None = None
     clock: Clock = field(default_factory=SystemClock)
     new_id: IdFactory = random_id
+    background_checkpoints: bool = False  # a WalCheckpointer runs beside the server (runner.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ class Runtime:
         self.policy = settings.policy
         self.options = settings.policy.options
         self.urls = Urls(settings.base_url.rstrip("/"))
-        self.store = Store(settings.data_dir)
+        self.store = Store(settings.data_dir, background_checkpoints=settings.background_checkpoints)
         self.keys = SigningKeys(self.store, self.options.signing_alg)
         self.audit = Auditor(self.store, settings.clock)
         self.new_id = settings.new_id

@@ -2,19 +2,40 @@
 clear), the ``jti`` replay cache, disabled clients, signing keys and the audit trail.
 
 ``data_dir=None`` keeps everything in memory (tests); a directory gets ``xaa-dev.sqlite3`` in WAL mode so a
-restart loses nothing and several worker processes can share it."""
+restart loses nothing and several worker processes can share it.
+
+Writers from several worker processes queue on an OS file lock (``xaa-dev.lock``) before ``BEGIN
+IMMEDIATE``: the kernel wakes the next writer the moment the lock is released, whereas SQLite's own busy
+handler polls with sleeps of 1, 2, 5, 10... ms that stall the whole event loop of the waiting worker
+(measured under load: ~2,300 waits per 20 s run, median 1.1 ms, worst 79 ms — most of the p99 tail)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Final
 
 DB_NAME: Final = "xaa-dev.sqlite3"
+# Every write is one small transaction, and each page it touches is one more frame appended to the WAL, so
+# the hot tables keep their rows in their primary-key b-tree (WITHOUT ROWID: one b-tree instead of a
+# table plus a key index) and the audit table appends without AUTOINCREMENT's sqlite_sequence update
+# (rows are never deleted, so ids still only grow). Measured: 9.5 -> ~5 pages per jwt-bearer commit.
+LOCK_NAME: Final = "xaa-dev.lock"
+# Sizes of the write-ahead log. Under load the WalCheckpointer (server/checkpoint.py) rewinds it each time it
+# reaches RESTART_BYTES; the automatic checkpoint inside a COMMIT only fires at BACKSTOP_BYTES (if that
+# thread stops); and a log is only cut back to JOURNAL_SIZE_LIMIT after it grew past it, because truncating
+# a file of tens of MiB inside the COMMIT that rewinds it stalled that request ~12 ms (measured).
+RESTART_BYTES: Final = 16 * 1024 * 1024
+JOURNAL_SIZE_LIMIT: Final = 2 * RESTART_BYTES
+BACKSTOP_BYTES: Final = 4 * RESTART_BYTES
+# 1 KiB pages for new databases: a commit appends every page it touched to the log, and the hot rows are
+# small, so 4 KiB pages tripled the bytes written per jwt-bearer commit (31 KB -> 11 KB measured).
+PAGE_SIZE: Final = 1024
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS codes (
@@ -35,10 +56,10 @@ CREATE INDEX IF NOT EXISTS tokens_by_client ON tokens (realm, client_id);
 CREATE INDEX IF NOT EXISTS tokens_by_sub ON tokens (realm, sub);
 CREATE TABLE IF NOT EXISTS jti_cache (
     realm TEXT NOT NULL, iss TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL,
-    PRIMARY KEY (realm, iss, jti));
+    PRIMARY KEY (realm, iss, jti)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS disabled_clients (client_id TEXT PRIMARY KEY, since INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, server TEXT NOT NULL, event TEXT NOT NULL,
+    id INTEGER PRIMARY KEY, time INTEGER NOT NULL, server TEXT NOT NULL, event TEXT NOT NULL,
     issued_to TEXT, subject TEXT, audience TEXT, resource TEXT, scope TEXT, jti TEXT, policy TEXT,
     outcome TEXT NOT NULL, detail TEXT);
 """
@@ -48,10 +69,40 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+class WriterLock:
+    """An exclusive ``flock`` on a file next to the database, held for the length of one write transaction.
+
+    One open file description per ``Store``, so processes (and stores within one process) exclude each
+    other; threads sharing a ``Store`` are already serialised by its ``RLock``. Where ``fcntl`` does not
+    exist (Windows) the lock is a no-op and SQLite's busy timeout does the waiting."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 class Store:
     """A thread-safe SQLite connection with the few queries the servers need."""
 
-    def __init__(self, data_dir: Path | None) -> None:
+    def __init__(self, data_dir: Path | None, *, background_checkpoints: bool = False) -> None:
+        """``background_checkpoints``: a ``WalCheckpointer`` thread keeps the log short, so this connection
+        checkpoints only past a backstop size instead of inside some request's ``COMMIT``."""
         self.path = None if data_dir is None else data_dir / DB_NAME
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -60,16 +111,24 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
+        self._writer = None if data_dir is None else WriterLock(data_dir / LOCK_NAME)
         with self._lock:
             if self.path is not None:
+                self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # no effect on an existing file
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
+                if background_checkpoints:
+                    page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+                    self._db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_BYTES // page_size}")
                 self.path.chmod(0o600)
             self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._writer is not None:
+                self._writer.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -83,21 +142,23 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
-            finally:
-                self._depth = 0
+            with self._writer or nullcontext():
+                self._db.execute("BEGIN IMMEDIATE")
+                self._depth = 1
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                else:
+                    self._db.execute("COMMIT")
+                finally:
+                    self._depth = 0
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
-        with self._lock:
-            return self._db.execute(sql, args).rowcount
+        """A write: in the current transaction, or in one of its own (so it queues on the writer lock)."""
+        with self.transaction() as db:
+            return db.execute(sql, args).rowcount
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
         with self._lock:

@@ -230,7 +230,7 @@ def serve(
     store = actx.secret_store()
     kits = load_or_create_kits(store, policy, persist=not no_profile)
     admin_token = load_or_create_admin_token(store)
-    sock = _bind(host, port)
+    sock = _bind(host, port, reuse_port=workers > 1)
     base = base_url_for(host, sock.getsockname()[1])
     if not no_profile:
         provision_dev_profile(actx, base, policy, kits)
@@ -241,11 +241,12 @@ def serve(
     run_server(settings, sock, workers=workers)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     from xaa_cli.server.runner import listening_socket
+    from xaa_cli.server.workers import reuse_port_supported
 
     try:
-        return listening_socket(host, port)
+        return listening_socket(host, port, reuse_port=reuse_port and reuse_port_supported())
     except OSError as exc:
         raise UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror}", hint="pick another --port (0 = any free port)"
