@@ -161,11 +161,13 @@ async def _python_phase(
 
 
 # wrk's Lua side: every request body is pre-built in init(); at most `limit` are sent (each pool entry at
-# most once); once all their answers are in, the thread stops (meanwhile a cheap GET /idp/jwks fills
-# connections that have nothing left to send; those are not counted). response() counts answers and, in
-# phase 1, keeps each ID-JAG for phase 2. Throughput comes from a monotonic clock (LuaJIT ffi) from the
-# first request to the last counted answer, so an early stop at the limit does not dilute it; latency
-# percentiles are wrk's own histogram.
+# most once). Once they are all sent, delay() parks each connection whose answer is in, so nothing else is
+# sent, and the thread stops when every connection is parked (no request in flight): wrk's latency
+# histogram (its percentiles are the ones reported) holds the counted requests only.
+# (An earlier version filled idle connections with cheap GET /idp/jwks requests, which wrk's histogram
+# counted too: in runs that reached the limit before the duration, p50/p99 came out too low.)
+# response() counts answers and, in phase 1, keeps each ID-JAG for phase 2. Throughput comes from a
+# monotonic clock (LuaJIT ffi) from the first request to the last counted answer.
 WRK_SCRIPT = r"""
 local ffi = require("ffi")
 ffi.cdef[[
@@ -178,25 +180,36 @@ local function now()
   return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
 end
 
-local requests, filler, out, sent, limit = {}, nil, nil, 0, 0
+local requests, out, sent, issued, limit, connections, parked = {}, nil, 0, 0, 0, 0, 0
 ok, bad, first, last = 0, 0, 0, 0
 
 function init(args)
   limit = tonumber(args[1])
+  connections = tonumber(args[6])
   local headers = {["Authorization"] = args[3], ["Content-Type"] = "application/x-www-form-urlencoded"}
   for line in io.lines(args[4]) do requests[#requests + 1] = wrk.format("POST", args[2], headers, line) end
   if args[5] then
     out = io.open(args[5], "w")
     out:setvbuf("line")
   end
-  filler = wrk.format("GET", "/idp/jwks", {}, nil)
+end
+
+-- delay() runs before each request a connection sends: it reserves one of the `limit` requests, or parks
+-- the connection. (Counting in request() instead is off by one: wrk also calls it once to check it.)
+function delay()
+  if sent < limit then
+    if first == 0 then first = now() end
+    sent = sent + 1
+    return 0
+  end
+  parked = parked + 1
+  if parked >= connections then wrk.thread:stop() end
+  return 3600000
 end
 
 function request()
-  if first == 0 then first = now() end
-  if sent >= limit then return filler end
-  sent = sent + 1
-  return requests[(sent - 1) % #requests + 1]
+  issued = issued + 1
+  return requests[(issued - 1) % #requests + 1]
 end
 
 function response(status, headers, body)
@@ -209,7 +222,6 @@ function response(status, headers, body)
     bad = bad + 1
   end
   last = now()
-  if ok + bad >= limit then wrk.thread:stop() end
 end
 
 local threads = {}
@@ -237,6 +249,7 @@ def _wrk_phase(
         command = [
             "wrk", "-t1", f"-c{args.concurrency}", f"-d{args.duration}s", "--timeout", "10s",
             "-s", str(script), base, "--", str(limit), path, auth, str(body_file), str(out_file),
+            str(args.concurrency),
         ]  # fmt: skip
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(

@@ -207,3 +207,19 @@ def test_tokens_from_an_independent_signer_verify(alg: str) -> None:
     other = make_signer(alg, kid=f"indep-{alg}")
     with pytest.raises(TokenVerificationError):
         verify_signature(decode_unverified(other.token(NON_ASCII)), [signer.public_jwk()])
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ({"alg": "RS256"}, "unsupported_algorithm"),  # an ES256 key cannot sign a token that says RS256
+        ({"kid": 5}, "invalid_header_value"),
+        ({"crit": ["x"]}, "missing_crit_header"),
+    ],
+)
+def test_extra_header_cannot_contradict_the_key_or_break_it(extra: dict[str, Any], error: str) -> None:
+    from joserfc.errors import JoseError
+
+    with pytest.raises(JoseError) as caught:
+        sign_jwt({"sub": "x"}, generate_private_jwk("ES256"), extra_header=extra)
+    assert caught.value.error == error

@@ -269,7 +269,10 @@ def _without(topo: Topology | None, pid: int) -> Topology | None:
 
 
 @real_processes
-def test_sigterm_stops_the_supervisor_and_every_worker(own_server: CliServer) -> None:
+@pytest.mark.parametrize(("stop_signal", "status"), [(signal.SIGTERM, -signal.SIGTERM), (signal.SIGINT, 130)])
+def test_a_signal_stops_the_supervisor_and_every_worker(
+    own_server: CliServer, stop_signal: signal.Signals, status: int
+) -> None:
     server = own_server
     wait_for("two workers on sockets of their own", lambda: topology(server, 2))
     view = server.view()
@@ -282,11 +285,11 @@ def test_sigterm_stops_the_supervisor_and_every_worker(own_server: CliServer) ->
     family = descendants(server.proc.pid)  # the workers and multiprocessing's resource tracker
     assert len(family) >= 2
 
-    server.proc.send_signal(signal.SIGTERM)
-    # The supervisor handles SIGTERM as it does SIGINT: it stops (SIGTERM) and waits for its workers, then
-    # returns from `xaa dev serve` normally, so the exit status is 0. (With --workers 1, uvicorn re-raises
-    # the signal it caught once it has shut down: -15 after SIGTERM, 130 "interrupted" after SIGINT.)
-    assert server.proc.wait(timeout=30) == 0, server.stderr()
+    server.proc.send_signal(stop_signal)
+    # The supervisor stops its workers (SIGTERM: they finish what is in flight), then ends the way the
+    # signal would have, as uvicorn does with --workers 1: killed by SIGTERM (-15), or "interrupted" (130)
+    # after Ctrl-C.
+    assert server.proc.wait(timeout=30) == status, server.stderr()
     assert "Traceback" not in server.stderr()
     wait_for("every worker to exit", lambda: None if any(is_running(p) for p in family) else True)
     assert listening_inodes(server.port) == set()
@@ -345,12 +348,6 @@ def _sharing(server: CliServer) -> set[int] | None:
 
 
 @real_processes
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with --workers > 1 a second server on a busy port joins the first one's SO_REUSEPORT "
-    "group (same user) instead of being refused as with one worker; the kernel splits connections "
-    "between the two servers",
-)
 def test_a_second_server_on_the_same_port_is_refused(
     served: tuple[CliServer, Topology], tmp_path: Path
 ) -> None:
@@ -365,3 +362,16 @@ def test_a_second_server_on_the_same_port_is_refused(
     assert outcome == ExitCode.USAGE, (
         f"the second server serves at {outcome}; {listeners} listeners on the port"
     )
+
+
+@real_processes
+def test_workers_exit_when_their_supervisor_is_killed(own_server: CliServer) -> None:
+    server = own_server
+    topo = wait_for("two workers on sockets of their own", lambda: topology(server, 2))
+    workers = [p for p in descendants(server.proc.pid) if p.pid in topo.workers]
+    assert len(workers) == 2
+    server.proc.kill()  # SIGKILL: the supervisor cannot stop anyone (the workers may still be importing)
+    server.proc.wait(timeout=10)
+    # each worker notices its parent is gone and shuts itself down: nothing keeps answering on the port
+    wait_for("the orphaned workers to exit", lambda: None if any(is_running(p) for p in workers) else True)
+    assert listening_inodes(server.port) == set()

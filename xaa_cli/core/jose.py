@@ -149,6 +149,12 @@ def _header_registry() -> Any:
     return JWSRegistry()
 
 
+def check_header(header: Mapping[str, Any]) -> None:
+    """joserfc's checks of a JWS header: registered parameters have their JSON types, ``crit`` names
+    parameters that are present and understood. Raises joserfc's ``JoseError`` subclasses."""
+    _header_registry().check_header(dict(header))
+
+
 def verify_signature(
     decoded: DecodedJWS,
     jwks: Sequence[Mapping[str, Any]],
@@ -168,7 +174,7 @@ def verify_signature(
         raise TokenVerificationError("the token has 'crit' header parameters xaa does not understand")
     key_dict = select_key(decoded.header, jwks)
     try:
-        _header_registry().check_header(decoded.header)  # registered parameters have their JSON types
+        check_header(decoded.header)
         key = imported_key(dumps_jwk(key_dict))
         model = alg_model(alg)
         model.check_key(key)

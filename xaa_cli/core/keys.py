@@ -69,8 +69,10 @@ def sign_jwt(
     extra_header: Mapping[str, Any] | None = None,
 ) -> str:
     """Sign ``claims`` with ``private`` (a JWK dict with ``alg``), putting its ``kid`` in the header."""
+    from joserfc.errors import UnsupportedAlgorithmError
+
     from xaa_cli.b64 import b64url_encode
-    from xaa_cli.core.jose import alg_model
+    from xaa_cli.core.jose import alg_model, check_header
 
     alg = str(private.get("alg") or "ES256")
     header: dict[str, Any] = {"alg": alg}
@@ -80,6 +82,9 @@ def sign_jwt(
         header["kid"] = private["kid"]
     if extra_header:
         header.update(extra_header)
+    if header["alg"] != alg:  # the key decides the algorithm; a header may not claim another one
+        raise UnsupportedAlgorithmError(f"Algorithm of '{header['alg']}' is not allowed")
+    check_header(header)
     key = imported_key(dumps_jwk(private))
     model = alg_model(alg)
     model.check_key(key)

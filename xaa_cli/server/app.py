@@ -32,9 +32,18 @@ from xaa_cli.server import (
 from xaa_cli.server.errors import OAuthServerError
 from xaa_cli.server.policy import AppSpec
 from xaa_cli.server.settings import IDP, Runtime, ServerSettings
-from xaa_cli.server.wire import MAX_FORM_BYTES, Request, Response, json_response, parse_form
+from xaa_cli.server.wire import (
+    MAX_FORM_BYTES,
+    Deferred,
+    Reply,
+    Request,
+    Response,
+    error_response,
+    json_response,
+    parse_form,
+)
 
-Handler = Callable[[Runtime, Request], Response]
+Handler = Callable[[Runtime, Request], Reply]
 FORM_TYPE = "application/x-www-form-urlencoded"
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -129,9 +138,10 @@ class Endpoint:
         if self.path_params:
             scope["path_params"] = self.path_params
         try:
-            response = self.handler(self.rt, await _to_request(self.rt, scope, receive))
+            reply = self.handler(self.rt, await _to_request(self.rt, scope, receive))
+            response = await self.rt.batch.commit(reply) if isinstance(reply, Deferred) else reply
         except OAuthServerError as exc:
-            response = Response(exc.status, exc.body(), exc.all_headers())
+            response = error_response(exc)
         except _Disconnected:
             return
         await send_response(send, response)
@@ -159,8 +169,8 @@ class ExactPaths:
         await self.app(scope, receive, send)
 
 
-def _app_handler(fn: Callable[[Runtime, Request, AppSpec], Response]) -> Handler:
-    def handler(rt: Runtime, req: Request) -> Response:
+def _app_handler(fn: Callable[[Runtime, Request, AppSpec], Reply]) -> Handler:
+    def handler(rt: Runtime, req: Request) -> Reply:
         app = rt.policy.apps.get(req.path_params.get("name", ""))
         if app is None:
             return json_response({"error": "not_found", "error_description": "no such app"}, 404)
@@ -170,7 +180,7 @@ def _app_handler(fn: Callable[[Runtime, Request, AppSpec], Response]) -> Handler
 
 
 def _admin(fn: Handler) -> Handler:
-    def handler(rt: Runtime, req: Request) -> Response:
+    def handler(rt: Runtime, req: Request) -> Reply:
         return admin.check_admin(rt, req) or fn(rt, req)
 
     return handler

@@ -112,8 +112,10 @@ def _sign_in_at_idp(rt: Runtime, app: AppSpec, code: str, pending: dict[str, Any
     token_url = rt.urls.endpoint(IDP, "token")
     inner = Request("POST", "/idp/token", token_url, {}, form=form, client_host="127.0.0.1")
     try:
-        response = idp_token.token(rt, inner)
-        id_token = json.loads(response.body)["id_token"]
+        reply = idp_token.token(rt, inner)
+        if not isinstance(reply, Response):  # only a token exchange answers later (group commit)
+            return None
+        id_token = json.loads(reply.body)["id_token"]
         user, claims = verify_id_token(rt, id_token, f"app-{app.name}")
     except (OAuthServerError, KeyError, ValueError):
         return None

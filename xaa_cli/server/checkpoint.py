@@ -3,7 +3,7 @@
 SQLite's automatic checkpoint runs inside the ``COMMIT`` of whichever request pushes the write-ahead log past
 its threshold: that request then copies about a thousand pages (4-12 ms measured here), and every request
 queued behind it, in its worker's event loop and behind the writer lock in the others, waits as long.
-Served stores therefore raise the automatic threshold to a backstop (``BACKSTOP_PAGES`` in store.py: it only
+Served stores therefore raise the automatic threshold to a backstop (``BACKSTOP_BYTES`` in store.py: it only
 fires if this thread stops) and this thread checkpoints every ``interval`` seconds on its own connection:
 
 1. a ``PASSIVE`` checkpoint without any lock: it copies nearly every frame while the workers keep writing

@@ -15,12 +15,13 @@ from xaa_cli.server.policy import AppSpec, User
 from xaa_cli.server.rules import PolicyDenied, decide
 from xaa_cli.server.settings import IDP, Runtime
 from xaa_cli.server.subjects import app_rp_client_id, sub_id_claim, subject_for
-from xaa_cli.server.wire import Request
+from xaa_cli.server.wire import Deferred, Request, Response, json_response
 
 MAX_AUTHORIZATION_DETAILS: Final = 8 * 1024
 
 
-def token_exchange(rt: Runtime, req: Request, auth: Authenticated, dpop_jkt: str | None) -> dict[str, Any]:
+def token_exchange(rt: Runtime, req: Request, auth: Authenticated, dpop_jkt: str | None) -> Deferred:
+    """Every check and the signing now; the audit entry (the only write) in the next group commit."""
     fields: dict[str, Any] = {"issued_to": auth.client_id}
     try:
         return _exchange(rt, req, auth, dpop_jkt, fields)
@@ -32,7 +33,7 @@ def token_exchange(rt: Runtime, req: Request, auth: Authenticated, dpop_jkt: str
 
 def _exchange(
     rt: Runtime, req: Request, auth: Authenticated, jkt: str | None, fields: dict[str, Any]
-) -> dict[str, Any]:
+) -> Deferred:
     if rt.options.confidential_only:
         require_confidential(auth)
     requested_type = req.require("requested_token_type")
@@ -67,9 +68,6 @@ def _exchange(
     scope = " ".join(decision.scopes)
     claims = _id_jag_claims(rt, user, app, app_client_id, scope, resources, details, auth_time, jkt)
     token = sign_jwt(claims, rt.keys.private(IDP), typ=ID_JAG_TYP)
-    rt.audit.record(
-        IDP, "id_jag.issued", "ok", scope=scope, jti=claims["jti"], policy=decision.rule, **fields
-    )
     body: dict[str, Any] = {
         "issued_token_type": ID_JAG,
         "access_token": token,
@@ -79,7 +77,13 @@ def _exchange(
     }
     if details is not None:
         body["authorization_details"] = details
-    return body
+
+    def record() -> Response:
+        audit = {"scope": scope, "jti": claims["jti"], "policy": decision.rule, **fields}
+        rt.audit.record(IDP, "id_jag.issued", "ok", **audit)
+        return json_response(body)
+
+    return Deferred(record)
 
 
 def _subject(rt: Runtime, subject_type: str, token: str, client_id: str) -> tuple[User, int | None]:

@@ -15,7 +15,7 @@ from xaa_cli.server.idp_tokens import SignIn, active_refresh_token, issue_user_t
 from xaa_cli.server.settings import IDP, Runtime
 from xaa_cli.server.subjects import subject_for
 from xaa_cli.server.tokens import find_token
-from xaa_cli.server.wire import Request, Response, json_response
+from xaa_cli.server.wire import Reply, Request, Response, json_response
 
 GRANT_NAMES = {
     "authorization_code": "authorization_code",
@@ -25,7 +25,7 @@ GRANT_NAMES = {
 }
 
 
-def token(rt: Runtime, req: Request) -> Response:
+def token(rt: Runtime, req: Request) -> Reply:
     grant_type = req.require("grant_type")
     auth = rt.authenticator(IDP).authenticate(req)
     if grant_type == JWT_BEARER:
@@ -57,8 +57,7 @@ def token(rt: Runtime, req: Request) -> Response:
     elif grant_type == DEVICE_CODE:
         body = device_code_grant(rt, req, auth.client_id)
     else:
-        jkt = dpop.proof_thumbprint(rt, req)
-        body = token_exchange(rt, req, auth, jkt)
+        return token_exchange(rt, req, auth, dpop.proof_thumbprint(rt, req))
     return json_response(body)
 
 

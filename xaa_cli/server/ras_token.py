@@ -18,37 +18,52 @@ from xaa_cli.server.policy import AppSpec
 from xaa_cli.server.settings import IDP, Runtime
 from xaa_cli.server.subjects import app_rp_client_id, resolve_app_subject, subject_for
 from xaa_cli.server.tokens import TokenRecord, save_token
-from xaa_cli.server.wire import Request, Response, json_response
+from xaa_cli.server.wire import Deferred, Reply, Request, Response, error_response, json_response
 
 
-def token(rt: Runtime, req: Request, app: AppSpec) -> Response:
+def token(rt: Runtime, req: Request, app: AppSpec) -> Reply:
     grant_type = req.require("grant_type")
     auth = rt.authenticator(app.name).authenticate(req)
     if grant_type in (JWT_BEARER, JWT_DPOP):
         if not app.id_jag:
             raise OAuthServerError("unsupported_grant_type", f"{app.name} does not support ID-JAG grants")
-        body = _jwt_bearer(rt, req, app, auth, grant_type)
-    elif grant_type == "authorization_code":
-        body = _authorization_code(rt, req, app, auth)
-    else:
-        raise OAuthServerError("unsupported_grant_type", "this grant type is not supported here")
-    return json_response(body)
+        return _jwt_bearer(rt, req, app, auth, grant_type)
+    if grant_type == "authorization_code":
+        return json_response(_authorization_code(rt, req, app, auth))
+    raise OAuthServerError("unsupported_grant_type", "this grant type is not supported here")
 
 
-def _jwt_bearer(
-    rt: Runtime, req: Request, app: AppSpec, auth: Authenticated, grant_type: str
-) -> dict[str, Any]:
+def _jwt_bearer(rt: Runtime, req: Request, app: AppSpec, auth: Authenticated, grant_type: str) -> Deferred:
+    """Every check and the signing now; the replay check and the writes in the next group commit."""
     fields: dict[str, Any] = {"issued_to": auth.client_id, "audience": rt.urls.app(app.name)}
     try:
-        return _validate_and_issue(rt, req, app, auth, grant_type, fields)
+        claims, issued = _validate_and_mint(rt, req, app, auth, grant_type, fields)
     except OAuthServerError as exc:
-        rt.audit.record(app.name, "access_token.denied", exc.error, detail=exc.description, **fields)
+        _deny(rt, app, exc, fields)
         raise
+    return Deferred(lambda: _redeem(rt, app, claims, issued, fields))
 
 
-def _validate_and_issue(
+def _deny(rt: Runtime, app: AppSpec, exc: OAuthServerError, fields: dict[str, Any]) -> None:
+    rt.audit.record(app.name, "access_token.denied", exc.error, detail=exc.description, **fields)
+
+
+def _redeem(
+    rt: Runtime, app: AppSpec, claims: dict[str, Any], issued: _Issued, fields: dict[str, Any]
+) -> Response:
+    """Inside the group commit: consume the ID-JAG's ``jti`` (single use), then record the token."""
+    if rt.options.jti_single_use and not rt.store.remember_jti(
+        app.name, claims["iss"], claims["jti"], int(claims["exp"]) + rt.options.leeway, rt.now_int()
+    ):
+        exc = invalid_grant("this ID-JAG was already used (single-use policy)")
+        _deny(rt, app, exc, fields)
+        return error_response(exc)
+    return json_response(_persist(rt, app, issued, fields))
+
+
+def _validate_and_mint(
     rt: Runtime, req: Request, app: AppSpec, auth: Authenticated, grant_type: str, fields: dict[str, Any]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], _Issued]:
     if rt.options.confidential_only:
         require_confidential(auth)
     spec = rt.policy.client_at_app(app.name, auth.client_id)
@@ -76,15 +91,7 @@ def _validate_and_issue(
     resource = _resource(rt, app, claims, req.params("resource"))
     scope = _scope(app, claims.get("scope"), req.param("scope"))
     fields.update(resource=resource, scope=scope)
-    # Sign before taking the write lock: the transaction (replay check, token record, audit entry: one
-    # commit) then holds SQLite's lock for three inserts only, which is what other workers wait for.
-    issued = _mint(rt, app, auth.client_id, claims, scope, resource, jkt)
-    with rt.store.transaction():
-        if rt.options.jti_single_use and not rt.store.remember_jti(
-            app.name, claims["iss"], claims["jti"], int(claims["exp"]) + rt.options.leeway, rt.now_int()
-        ):
-            raise invalid_grant("this ID-JAG was already used (single-use policy)")
-        return _persist(rt, app, issued, fields)
+    return claims, _mint(rt, app, auth.client_id, claims, scope, resource, jkt)
 
 
 def _binding(rt: Runtime, req: Request, app: AppSpec, claims: dict[str, Any], grant_type: str) -> str | None:

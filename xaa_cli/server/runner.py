@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import threading
 from collections.abc import Iterator, Mapping
@@ -138,10 +139,15 @@ def _checkpoints(settings: ServerSettings) -> Iterator[ServerSettings]:
 def run_server(settings: ServerSettings, sock: socket.socket, *, workers: int = 1) -> None:
     """Serve until interrupted, on an already-bound socket (so port 0 works and the URL is known)."""
     with _checkpoints(settings) as served:
-        _serve(served, sock, workers)
+        stopped_by = _serve(served, sock, workers)
+    if stopped_by is not None:
+        # As uvicorn does for one worker: end the way the signal would have (Ctrl-C -> KeyboardInterrupt,
+        # which the CLI reports as "interrupted", exit 130; SIGTERM -> terminated by it).
+        signal.raise_signal(stopped_by)
 
 
-def _serve(settings: ServerSettings, sock: socket.socket, workers: int) -> None:
+def _serve(settings: ServerSettings, sock: socket.socket, workers: int) -> int | None:
+    """Serve; returns the signal that stopped a multi-process server (None otherwise)."""
     import uvicorn
 
     from xaa_cli.server.app import create_app
@@ -150,7 +156,7 @@ def _serve(settings: ServerSettings, sock: socket.socket, workers: int) -> None:
         server = uvicorn.Server(_config(create_app(settings)))
         _freeze_heap()
         server.run(sockets=[sock])
-        return
+        return None
     if settings.data_dir is None:
         raise ValueError("several workers need a data directory to share state")
     create_app(settings)  # create the schema and signing keys once, before the workers race for them
@@ -159,13 +165,13 @@ def _serve(settings: ServerSettings, sock: socket.socket, workers: int) -> None:
         from xaa_cli.server.workers import serve_processes
 
         host, port = sock.getsockname()[:2]
-        siblings = [listening_socket(host, port, reuse_port=True) for _ in range(workers - 1)]
-        serve_processes(_worker_main, [sock, *siblings])
-        return
+        siblings = [_reuse_port_socket(host, port) for _ in range(workers - 1)]
+        return serve_processes(_worker_main, [sock, *siblings])
     config = _config("xaa_cli.server.runner:app_from_env", factory=True, workers=workers)
     from uvicorn.supervisors import Multiprocess
 
     Multiprocess(config, sockets=[sock]).run()
+    return None
 
 
 def _reuses_port(sock: socket.socket) -> bool:
@@ -173,10 +179,13 @@ def _reuses_port(sock: socket.socket) -> bool:
     return option is not None and bool(sock.getsockopt(socket.SOL_SOCKET, option))
 
 
-def _worker_main(sock: socket.socket) -> None:
+def _worker_main(sock: socket.socket, supervisor: int) -> None:
     """A worker process of ``serve_processes`` (spawned: settings arrive in the inherited environment)."""
     import uvicorn
 
+    from xaa_cli.server.workers import exit_with_parent
+
+    exit_with_parent(supervisor)
     uvicorn.Server(_config(app_from_env())).run(sockets=[sock])
 
 
@@ -223,12 +232,27 @@ def listening_socket(host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool
     """A bound, listening TCP socket for uvicorn (so port 0 works and the URL is known before serving).
 
     ``reuse_port``: ``SO_REUSEPORT``, so that each of several workers can listen on a socket of its own
-    (server/workers.py); only processes of the same user can join such a group (Linux).
+    (server/workers.py). The port is first taken without it, so that a port another server already listens
+    on is refused as usual instead of silently shared with it (SO_REUSEPORT alone would let any process of
+    the same user join its group, and the kernel would split connections between the two servers).
 
     Created with ``IPPROTO_TCP`` explicitly and ``TCP_NODELAY`` set: asyncio only sets TCP_NODELAY on
     accepted connections when the socket's ``proto`` says TCP, and without it every response (uvicorn writes
     headers and body separately) waits for the client's delayed ACK, about 40 ms per request on Linux.
     """
+    if reuse_port:
+        probe = _bound_socket(host, port, reuse_port=False)
+        port = probe.getsockname()[1]
+        probe.close()
+    return _bound_socket(host, port, reuse_port=reuse_port)
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    """Another listener in the SO_REUSEPORT group our first socket started (no probe: we hold the port)."""
+    return _bound_socket(host, port, reuse_port=True)
+
+
+def _bound_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from xaa_cli.clock import Clock, IdFactory, SystemClock, random_id
 from xaa_cli.server.audit import Auditor
+from xaa_cli.server.batch import WriteBatch
 from xaa_cli.server.client_auth import ClientAuthenticator, ClientCredential, Registration, secret_sha256
 from xaa_cli.server.keys import SigningKeys
 from xaa_cli.server.policy import DEFAULT_POLICY, Policy
@@ -72,6 +73,7 @@ class Runtime:
         self.options = settings.policy.options
         self.urls = Urls(settings.base_url.rstrip("/"))
         self.store = Store(settings.data_dir, background_checkpoints=settings.background_checkpoints)
+        self.batch = WriteBatch(self.store)
         self.keys = SigningKeys(self.store, self.options.signing_alg)
         self.audit = Auditor(self.store, settings.clock)
         self.new_id = settings.new_id

@@ -78,6 +78,7 @@ class WriterLock:
 
     def __init__(self, path: Path) -> None:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.fchmod(self._fd, 0o600)  # also when an older file exists with a looser mode
 
     def __enter__(self) -> None:
         try:
@@ -154,6 +155,19 @@ class Store:
                     self._db.execute("COMMIT")
                 finally:
                     self._depth = 0
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: a block whose writes are undone, alone, if it raises."""
+        with self._lock:
+            self._db.execute("SAVEPOINT block")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK TO block")
+                self._db.execute("RELEASE block")
+                raise
+            self._db.execute("RELEASE block")
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         """A write: in the current transaction, or in one of its own (so it queues on the writer lock)."""

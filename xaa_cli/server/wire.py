@@ -5,7 +5,7 @@ rules: UTF-8, size-capped, a parameter at most once unless the spec lets it repe
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -54,6 +54,21 @@ class Response:
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     media_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A handler's answer whose writes are still to be made: ``commit`` runs inside the next group commit
+    (server/batch.py) and returns the response: the success, or an error it recorded as a denial."""
+
+    commit: Callable[[], Response]
+
+
+Reply = Response | Deferred
+
+
+def error_response(exc: OAuthServerError) -> Response:
+    return Response(exc.status, exc.body(), exc.all_headers())
 
 
 def json_response(
