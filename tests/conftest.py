@@ -37,3 +37,31 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+_RSA_POOL: dict[str, list[dict[str, object]]] = {}
+_RSA_POOL_SIZE = 16
+_rsa_turn = [0]
+
+
+@pytest.fixture(autouse=True)
+def pooled_server_rsa_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference server makes an RSA key (its ID-token key, RS256 by default) for every in-process
+    server a test starts: ~50 ms each. Its keys come from a pool of 16 instead, handed out in turn, so two
+    servers made one after the other never share a key. Only the server's key factory is swapped; tests
+    that make keys themselves (``xaa_cli.core.keys.generate_private_jwk``) still get fresh ones, and
+    servers in subprocesses make theirs as in production."""
+    import xaa_cli.server.keys as server_keys
+    from xaa_cli.core.keys import generate_private_jwk
+
+    def pooled(alg: str = "ES256", *, kid: str | None = None) -> dict[str, object]:
+        if not alg.startswith(("RS", "PS")) or kid is not None:
+            return generate_private_jwk(alg, kid=kid)
+        pool = _RSA_POOL.setdefault(alg, [])
+        if len(pool) < _RSA_POOL_SIZE:
+            pool.append(generate_private_jwk(alg))
+            return dict(pool[-1])
+        _rsa_turn[0] += 1
+        return dict(pool[_rsa_turn[0] % _RSA_POOL_SIZE])
+
+    monkeypatch.setattr(server_keys, "generate_private_jwk", pooled)

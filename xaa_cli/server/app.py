@@ -294,6 +294,7 @@ def create_app(settings: ServerSettings) -> Starlette:
     """The reference IdP, every app's authorization server and every app's API, as one ASGI app."""
     rt = Runtime(settings)
     rt.keys.private(IDP)  # create (or load) signing keys now, not on the first request
+    rt.keys.private(rt.id_token_key)
     for name in rt.policy.apps:
         rt.keys.private(name)
     rt.store.purge_expired(rt.now_int())

@@ -77,7 +77,8 @@ def issue_user_tokens(
     }
     scopes = sign_in.scope.split()
     if "openid" in scopes:
-        body["id_token"] = sign_jwt(id_token_claims(rt, sign_in, now), rt.keys.private(IDP), typ="JWT")
+        claims = id_token_claims(rt, sign_in, now)
+        body["id_token"] = sign_jwt(claims, rt.keys.private(rt.id_token_key), typ="JWT")
     if include_refresh and "offline_access" in scopes and refresh_token is None:
         refresh_token = rt.secret(32)
         _save_user_token(rt, "refresh_token", refresh_token, sign_in, now, rt.options.refresh_token_lifetime)

@@ -11,22 +11,36 @@ from xaa_cli.server.store import Store
 
 
 class SigningKeys:
-    def __init__(self, store: Store, alg: str) -> None:
+    """One key per name (a realm, or a purpose such as the IdP's ID tokens), made with ``algs[name]`` or
+    ``alg``; ``published[realm]`` names the other keys that realm's JWKS lists with its own."""
+
+    def __init__(
+        self,
+        store: Store,
+        alg: str,
+        *,
+        algs: Mapping[str, str] | None = None,
+        published: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self._store = store
         self._alg = alg
+        self._algs = dict(algs or {})
+        self._published = dict(published or {})
         self._cache: dict[str, dict[str, Any]] = {}
         self._jwks: dict[str, dict[str, Any]] = {}
 
-    def private(self, realm: str) -> Mapping[str, Any]:
-        if realm not in self._cache:
-            key = f"signing_key:{realm}"
+    def private(self, name: str) -> Mapping[str, Any]:
+        if name not in self._cache:
+            key = f"signing_key:{name}"
             stored = self._store.get_kv(key)
             if stored is None:
-                stored = self._store.setdefault_kv(key, dumps_jwk(generate_private_jwk(self._alg)))
-            self._cache[realm] = loads_jwk(stored)
-        return self._cache[realm]
+                new = generate_private_jwk(self._algs.get(name, self._alg))
+                stored = self._store.setdefault_kv(key, dumps_jwk(new))
+            self._cache[name] = loads_jwk(stored)
+        return self._cache[name]
 
     def jwks(self, realm: str) -> dict[str, Any]:
         if realm not in self._jwks:
-            self._jwks[realm] = jwks_document(self.private(realm))
+            names = (realm, *self._published.get(realm, ()))
+            self._jwks[realm] = jwks_document(*(self.private(n) for n in names))
         return self._jwks[realm]

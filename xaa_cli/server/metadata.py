@@ -56,7 +56,7 @@ def idp_metadata(urls: Urls, policy: Policy) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_CODE, TOKEN_EXCHANGE],
         "identity_chaining_requested_token_types_supported": [ID_JAG],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [policy.options.signing_alg],
+        "id_token_signing_alg_values_supported": [policy.options.id_token_signing_alg],
         "claims_supported": [
             "sub",
             "iss",

@@ -35,7 +35,10 @@ class Options:
     confidential_only: bool = True  # §11.6 / §9.1: ID-JAG only for authenticated clients
     refresh_token_subject: bool = True  # §4.3: accept IdP refresh tokens as subject_token
     dpop_bound_when_proof: bool = True  # §11.8: with a DPoP proof and no cnf, bind the token to it
-    signing_alg: str = "ES256"
+    signing_alg: str = "ES256"  # ID-JAGs and access tokens (cheaper than RS256, see benchmarks)
+    # ID tokens: RS256 is what an OIDC relying party expects unless it registered another algorithm
+    # (OIDC Registration §2) and what OIDC Discovery §3 requires the IdP to list.
+    id_token_signing_alg: str = "RS256"  # noqa: S105 - an algorithm name, not a secret
     max_assertion_bytes: int = 16 * 1024
     tenant: str | None = None  # multi-tenant issuer: every ID-JAG carries this `tenant` (§6.1)
     pairwise_subjects: bool = False  # OIDC pairwise `sub` per client (checklist 37)
@@ -207,6 +210,11 @@ def _build(cls: Any, table: Mapping[str, Any], where: str) -> Any:
 
 
 def _check_references(policy: Policy, source: str) -> None:
+    from xaa_cli.core.keys import KEY_ALGS
+
+    for name in ("signing_alg", "id_token_signing_alg"):
+        if getattr(policy.options, name) not in KEY_ALGS:
+            raise ConfigError(f"{source}: options.{name} must be one of {', '.join(KEY_ALGS)}")
     for rule in policy.rules:
         if rule.client not in policy.clients or rule.app not in policy.apps:
             raise ConfigError(f"{source}: rule {rule.name!r} names an unknown client or app")

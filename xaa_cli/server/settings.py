@@ -16,6 +16,7 @@ from xaa_cli.server.policy import DEFAULT_POLICY, Policy
 from xaa_cli.server.store import Store
 
 IDP = "idp"
+ID_TOKEN_KEY = "idp-id-token"  # noqa: S105 - the name of the IdP's ID-token signing key (not a secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,14 @@ class Runtime:
         self.urls = Urls(settings.base_url.rstrip("/"))
         self.store = Store(settings.data_dir, background_checkpoints=settings.background_checkpoints)
         self.batch = WriteBatch(self.store)
-        self.keys = SigningKeys(self.store, self.options.signing_alg)
+        separate = self.options.id_token_signing_alg != self.options.signing_alg
+        self.id_token_key = ID_TOKEN_KEY if separate else IDP
+        self.keys = SigningKeys(
+            self.store,
+            self.options.signing_alg,
+            algs={ID_TOKEN_KEY: self.options.id_token_signing_alg},
+            published={IDP: (ID_TOKEN_KEY,)} if separate else {},
+        )
         self.audit = Auditor(self.store, settings.clock)
         self.new_id = settings.new_id
         # The apps' own registrations at the IdP (each app is an OIDC relying party, issue 9).
