@@ -223,3 +223,19 @@ def test_extra_header_cannot_contradict_the_key_or_break_it(extra: dict[str, Any
     with pytest.raises(JoseError) as caught:
         sign_jwt({"sub": "x"}, generate_private_jwk("ES256"), extra_header=extra)
     assert caught.value.error == error
+
+
+def test_read_only_keys_are_imported_once_and_plain_dicts_by_content() -> None:
+    from types import MappingProxyType
+
+    from xaa_cli.core.keys import key_object
+
+    frozen = MappingProxyType(generate_private_jwk("ES256"))
+    assert key_object(frozen) is key_object(frozen)  # by identity: the server's keys
+    plain = generate_private_jwk("ES256")
+    first = key_object(plain)
+    plain.update(generate_private_jwk("ES256"))  # a plain dict may change: it is looked up by content
+    second = key_object(plain)
+    assert first.thumbprint() != second.thumbprint()
+    token = sign_jwt({"sub": "x"}, frozen)
+    verify_signature(decode_unverified(token), [MappingProxyType(public_jwk(frozen))])

@@ -167,7 +167,7 @@ def verify_signature(
     """
     from joserfc.errors import JoseError
 
-    from xaa_cli.core.keys import dumps_jwk, imported_key
+    from xaa_cli.core.keys import key_object
 
     alg = check_alg(decoded.header, algorithms)
     if "crit" in decoded.header:  # present at all, even null or []: extensions we do not implement
@@ -175,7 +175,7 @@ def verify_signature(
     key_dict = select_key(decoded.header, jwks)
     try:
         check_header(decoded.header)
-        key = imported_key(dumps_jwk(key_dict))
+        key = key_object(key_dict)
         model = alg_model(alg)
         model.check_key(key)
         valid = model.verify(decoded.signing_input, decoded.signature, key)

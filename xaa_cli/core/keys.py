@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 from xaa_cli.errors import UsageError
@@ -82,10 +83,10 @@ def sign_jwt(
         header["kid"] = private["kid"]
     if extra_header:
         header.update(extra_header)
-    if header["alg"] != alg:  # the key decides the algorithm; a header may not claim another one
-        raise UnsupportedAlgorithmError(f"Algorithm of '{header['alg']}' is not allowed")
-    check_header(header)
-    key = imported_key(dumps_jwk(private))
+        if header["alg"] != alg:  # the key decides the algorithm; a header may not claim another one
+            raise UnsupportedAlgorithmError(f"Algorithm of '{header['alg']}' is not allowed")
+        check_header(header)
+    key = key_object(private)
     model = alg_model(alg)
     model.check_key(key)
     signing_input = f"{_segment(header)}.{_segment(claims)}".encode("ascii")
@@ -96,6 +97,27 @@ def _segment(value: Mapping[str, Any]) -> str:
     from xaa_cli.b64 import b64url_encode
 
     return b64url_encode(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+_READ_ONLY_KEYS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+_READ_ONLY_LIMIT: Final = 256
+
+
+def key_object(jwk: Mapping[str, Any]) -> Any:
+    """joserfc's key object for a JWK. A read-only mapping (``MappingProxyType``: the reference server's
+    keys) is imported once per object, looked up by identity; any other through ``imported_key``, whose
+    cache key is the JWK's canonical JSON (building that text for every signature and verification was
+    ~5% of a jwt-bearer request's CPU on the server, py-spy)."""
+    if not isinstance(jwk, MappingProxyType):
+        return imported_key(dumps_jwk(jwk))
+    hit = _READ_ONLY_KEYS.get(id(jwk))
+    if hit is not None and hit[0] is jwk:  # the entry holds the mapping, so its id cannot be reused
+        return hit[1]
+    if len(_READ_ONLY_KEYS) >= _READ_ONLY_LIMIT:
+        _READ_ONLY_KEYS.clear()
+    key = imported_key(dumps_jwk(jwk))
+    _READ_ONLY_KEYS[id(jwk)] = (jwk, key)
+    return key
 
 
 @functools.lru_cache(maxsize=128)

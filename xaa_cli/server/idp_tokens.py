@@ -125,7 +125,7 @@ def verify_id_token(rt: Runtime, token: str, client_id: str) -> tuple[User, Mapp
         typ = str(decoded.header.get("typ", "JWT")).lower()
         if typ in (ID_JAG_TYP, ACCESS_TOKEN_TYP, f"application/{ID_JAG_TYP}"):
             raise OAuthServerError(code, f"the subject token is a {typ}, not an ID token")
-        verify_signature(decoded, rt.keys.jwks(IDP)["keys"], algorithms=ASYMMETRIC_ALGS)
+        verify_signature(decoded, rt.keys.trusted(IDP), algorithms=ASYMMETRIC_ALGS)
     except (TokenFormatError, TokenVerificationError) as exc:
         raise OAuthServerError(
             code, f"the subject token is not a valid ID token of this IdP: {exc}"

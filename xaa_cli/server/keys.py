@@ -4,6 +4,7 @@ before a restart still verify after it (and every worker process signs with the 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from xaa_cli.core.keys import dumps_jwk, generate_private_jwk, jwks_document, loads_jwk
@@ -26,8 +27,9 @@ class SigningKeys:
         self._alg = alg
         self._algs = dict(algs or {})
         self._published = dict(published or {})
-        self._cache: dict[str, dict[str, Any]] = {}
+        self._cache: dict[str, Mapping[str, Any]] = {}
         self._jwks: dict[str, dict[str, Any]] = {}
+        self._trusted: dict[str, tuple[Mapping[str, Any], ...]] = {}
 
     def private(self, name: str) -> Mapping[str, Any]:
         if name not in self._cache:
@@ -36,7 +38,8 @@ class SigningKeys:
             if stored is None:
                 new = generate_private_jwk(self._algs.get(name, self._alg))
                 stored = self._store.setdefault_kv(key, dumps_jwk(new))
-            self._cache[name] = loads_jwk(stored)
+            # Read-only: core.keys imports a read-only key once per object (see key_object).
+            self._cache[name] = MappingProxyType(loads_jwk(stored))
         return self._cache[name]
 
     def jwks(self, realm: str) -> dict[str, Any]:
@@ -44,3 +47,9 @@ class SigningKeys:
             names = (realm, *self._published.get(realm, ()))
             self._jwks[realm] = jwks_document(*(self.private(n) for n in names))
         return self._jwks[realm]
+
+    def trusted(self, realm: str) -> tuple[Mapping[str, Any], ...]:
+        """The public keys of ``realm``'s JWKS, read-only, for verifying what it signed."""
+        if realm not in self._trusted:
+            self._trusted[realm] = tuple(MappingProxyType(k) for k in self.jwks(realm)["keys"])
+        return self._trusted[realm]

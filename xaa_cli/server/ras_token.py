@@ -74,7 +74,7 @@ def _validate_and_mint(
         raise invalid_request("exactly one assertion is required")
     if len(assertions[0]) > rt.options.max_assertion_bytes:
         raise invalid_grant("the assertion is too large")
-    trusted = {rt.urls.idp: TrustedIssuer(rt.urls.idp, rt.keys.jwks(IDP)["keys"])}
+    trusted = {rt.urls.idp: TrustedIssuer(rt.urls.idp, rt.keys.trusted(IDP))}
     claims = verify_id_jag(
         assertions[0],
         trusted=trusted,
