@@ -127,3 +127,16 @@ def test_an_interim_100_continue_is_not_held_back(live_server: DevServer) -> Non
         final = _read_response(sock)
     assert final.startswith(b"HTTP/1.1 4")  # no client authentication: refused, but answered
     assert b'"error"' in final
+
+
+@pytest.mark.loopback
+def test_forwarded_headers_do_not_change_who_the_client_is(live_server: DevServer) -> None:
+    """The server answers on its configured URLs and judges callers by their socket address only: an
+    X-Forwarded-For from a loopback caller does not make it remote (nor a remote caller loopback), and no
+    `server` header names the HTTP stack."""
+    response = live_server.client.get(
+        f"{live_server.idp_issuer}/admin/clients",
+        headers={"Authorization": f"Bearer {live_server.admin_token}", "X-Forwarded-For": "203.0.113.7"},
+    )
+    assert response.status_code == 200
+    assert "server" not in response.headers

@@ -563,3 +563,19 @@ def test_a_revocation_survives_a_restart_with_background_checkpoints(
     assert second.client.get(whoami, headers=bearer(revoked)).status_code == 401  # still revoked
     assert second.client.get(whoami, headers=bearer(kept)).json()["sub"] == "alice"  # still valid
     assert second.client.get(whoami, headers=bearer(later)).json()["sub"] == "alice"
+
+
+def test_refresh_tokens_by_user_use_their_own_index(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    plan = store.all(
+        "EXPLAIN QUERY PLAN UPDATE tokens SET revoked_at = 1 WHERE realm = 'idp' AND kind = 'refresh_token' "
+        "AND sub = ? AND revoked_at IS NULL",
+        ("alice",),
+    )
+    assert "refresh_tokens_by_sub" in plan[0]["detail"]
+    # the partial index holds refresh tokens only: access tokens, the bulk of the rows, never enter it
+    indexes = {
+        row["name"]: row["sql"] for row in store.all("SELECT name, sql FROM sqlite_master WHERE type='index'")
+    }
+    assert "WHERE realm = 'idp' AND kind = 'refresh_token'" in indexes["refresh_tokens_by_sub"]
+    store.close()

@@ -114,6 +114,10 @@ def _config(app: Any, **extra: Any) -> Any:
         lifespan="on",
         timeout_keep_alive=5,
         limit_concurrency=1024,
+        # The server's URLs come from its configured base URL, never from X-Forwarded-* headers, and
+        # skipping uvicorn's proxy-headers middleware saves a layer per request; no `server: uvicorn`.
+        proxy_headers=False,
+        server_header=False,
         h11_max_incomplete_event_size=64 * 1024,
         **extra,
     )
