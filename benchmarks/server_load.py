@@ -22,7 +22,7 @@ which stay meaningful when the machine is busy: capacity on N free cores is abou
 Measured on the 2-core box (28 Nov 2026, wrk, 2 workers, ES256; docs/reference-server.md has every run):
                      token exchange              jwt-bearer                  server CPU/req (TE / JB)
     e8a1e9b          1,511-1,955/s p99 50-69 ms  1,050-1,361/s p99 69-92 ms  0.93-1.19 / 1.14-1.32 ms
-    bba394f          2,499-4,034/s p99 20-45 ms  2,066-3,048/s p99 23-49 ms  0.47-0.76 / 0.61-0.91 ms
+    bba394f..8d4716a 2,499-4,034/s p99 20-45 ms  1,937-3,048/s p99 23-49 ms  0.47-0.76 / 0.61-0.97 ms
 Zero errors; issue 3's goal (>= 1,000/s each, p99 <= 50 ms at 32 clients) is met except in the VM's
 slowest quarter hour (jwt-bearer p99 50-57 ms in 4 of 10 runs then).
 """
