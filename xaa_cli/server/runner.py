@@ -163,7 +163,8 @@ def _serve(settings: ServerSettings, sock: socket.socket, workers: int) -> int |
         return None
     if settings.data_dir is None:
         raise ValueError("several workers need a data directory to share state")
-    create_app(settings)  # create the schema and signing keys once, before the workers race for them
+    # The schema and signing keys exist before the workers race for them; the supervisor serves nothing.
+    create_app(settings).state.runtime.store.close()
     os.environ[SETTINGS_ENV] = _settings_to_env(settings)
     if _reuses_port(sock):
         from xaa_cli.server.workers import serve_processes
