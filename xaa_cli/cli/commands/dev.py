@@ -205,7 +205,12 @@ def serve(
         bool, typer.Option("--allow-non-loopback", help="Allow binding a non-loopback address (plain http!).")
     ] = False,
     workers: Annotated[
-        int, typer.Option("--workers", help="Server processes (needs --data-dir when > 1).")
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes sharing the state, each on a socket of its own (2 fits a 2-core box).",
+        ),
     ] = 1,
 ) -> None:
     """Serve the reference IdP, every app's authorization server and sample API (plain http on loopback).
