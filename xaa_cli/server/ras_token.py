@@ -29,7 +29,7 @@ def token(rt: Runtime, req: Request, app: AppSpec) -> Reply:
             raise OAuthServerError("unsupported_grant_type", f"{app.name} does not support ID-JAG grants")
         return _jwt_bearer(rt, req, app, auth, grant_type)
     if grant_type == "authorization_code":
-        return json_response(_authorization_code(rt, req, app, auth))
+        return _authorization_code(rt, req, app, auth)
     raise OAuthServerError("unsupported_grant_type", "this grant type is not supported here")
 
 
@@ -203,22 +203,7 @@ def _persist(rt: Runtime, app: AppSpec, issued: _Issued, fields: dict[str, Any])
     return issued.body
 
 
-def _issue(
-    rt: Runtime,
-    app: AppSpec,
-    client_id: str,
-    claims: dict[str, Any],
-    scope: str,
-    resource: str,
-    jkt: str | None,
-    fields: dict[str, Any],
-) -> dict[str, Any]:
-    issued = _mint(rt, app, client_id, claims, scope, resource, jkt)
-    with rt.store.transaction():  # token record and audit entry: one commit
-        return _persist(rt, app, issued, fields)
-
-
-def _authorization_code(rt: Runtime, req: Request, app: AppSpec, auth: Authenticated) -> dict[str, Any]:
+def _authorization_code(rt: Runtime, req: Request, app: AppSpec, auth: Authenticated) -> Deferred:
     grant = consume_code(
         rt,
         app.name,
@@ -230,4 +215,5 @@ def _authorization_code(rt: Runtime, req: Request, app: AppSpec, auth: Authentic
     sub = subject_for(rt, rt.policy.users[grant.user], app_rp_client_id(app.name))
     claims = {"sub": sub, "iss": None, "jti": None, "auth_time": grant.auth_time}
     fields = {"issued_to": auth.client_id, "audience": rt.urls.app(app.name), "subject": grant.user}
-    return _issue(rt, app, auth.client_id, claims, grant.scope, rt.urls.resource(app.name), None, fields)
+    issued = _mint(rt, app, auth.client_id, claims, grant.scope, rt.urls.resource(app.name), None)
+    return Deferred(lambda: json_response(_persist(rt, app, issued, fields)))  # same group commit

@@ -72,6 +72,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _fcntl_module() -> Any:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    return fcntl
+
+
 class WriterLock:
     """An exclusive ``flock`` on a file next to the database, held for the length of one write transaction.
 
@@ -81,21 +89,16 @@ class WriterLock:
 
     def __init__(self, path: Path) -> None:
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.fchmod(self._fd, 0o600)  # also when an older file exists with a looser mode
+        path.chmod(0o600)  # also when an older file exists with a looser mode
+        self._fcntl: Any = _fcntl_module()
 
     def __enter__(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            return
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        if self._fcntl is not None:
+            self._fcntl.flock(self._fd, self._fcntl.LOCK_EX)
 
     def __exit__(self, *_: object) -> None:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX
-            return
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if self._fcntl is not None:
+            self._fcntl.flock(self._fd, self._fcntl.LOCK_UN)
 
     def close(self) -> None:
         os.close(self._fd)
